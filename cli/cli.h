@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* The shmq command: shared helpers.  Uses the public header only. */
+#ifndef SHMQ_CLI_H
+#define SHMQ_CLI_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "shmq.h"
+
+/* Exit statuses: 0 success, 1 failure, 2 usage error. */
+#define EXIT_USAGE 2
+
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;	/* after "shmq NAME " */
+	const char *summary;	/* one line for `shmq --help` */
+	const char *help;	/* the body of `shmq NAME --help` */
+};
+
+extern const char *cli_cmd;	/* the running command, for messages */
+
+/* "shmq: CMD: message" on stderr; returns 1 (the failure status). */
+__attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...);
+/* A usage error: message, a hint, exit 2. */
+__attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt, ...);
+/* Print `shmq CMD --help` text and exit 0. */
+__attribute__((noreturn)) void print_help(const struct cmd *c);
+__attribute__((noreturn)) void print_version(void);
+const struct cmd *find_cmd(const char *name);
+
+/* Parse an address or exit with a usage error that lists the forms. */
+int parse_addr_or_fail(const char *text, struct shmq_addr *a);
+/* The shmid at an address; prints the failure and returns -errno. */
+int resolve_shmid(const char *text, int *shmid);
+
+/* "1.5 MiB" from a byte count. */
+const char *human_size(uint64_t n, char *buf, size_t size);
+/* "64K", "1M", "4096", "1.5G" -> bytes; -1 if invalid. */
+int parse_size(const char *s, uint64_t *out);
+/* "100ms", "2s", "1.5", "250us" -> ns (bare numbers are seconds). */
+int parse_duration(const char *s, int64_t *ns);
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
+const char *user_name(unsigned uid, char *buf, size_t size);
+const char *group_name(unsigned gid, char *buf, size_t size);
+const char *iso_time(int64_t t, char *buf, size_t size);
+
+/* A minimal JSON writer, enough for flat records and arrays of them. */
+struct json {
+	FILE *f;
+	int depth;
+	int first[16];
+};
+void json_start(struct json *j, FILE *f);
+void json_open(struct json *j, const char *key, char bracket);
+void json_close(struct json *j, char bracket);
+void json_str(struct json *j, const char *key, const char *v);
+void json_int(struct json *j, const char *key, long long v);
+void json_uint(struct json *j, const char *key, unsigned long long v);
+void json_num(struct json *j, const char *key, double v);
+void json_bool(struct json *j, const char *key, int v);
+void json_null(struct json *j, const char *key);
+void json_end(struct json *j);
+
+/* The subcommands, one group per file. */
+int cmd_ls(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+
+
+
+/* An aligned text table: add rows of strings, then print. */
+struct table {
+	int ncols;
+	const char *const *head;
+	const char *align;	/* per column: 'l' or 'r' */
+	char **cell;
+	size_t nrows, cap;
+};
+void table_init(struct table *t, int ncols, const char *const *head,
+		const char *align);
+void table_row(struct table *t, ...);	/* ncols strings */
+void table_print(const struct table *t, FILE *f);
+void table_free(struct table *t);
+#endif

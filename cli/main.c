@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/* shmq: the command.  Dispatch, help, and the helpers every command shares. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+const char *cli_cmd = NULL;
+
+static const struct cmd cmds[] = {
+	{ "ls", cmd_ls, "[--json]",
+	  "list every shared memory segment on the host",
+	  "Lists every System V shared memory segment, as ipcs -m does, with the\n"
+	  "creator's pid and whether it is alive, a plain-words status, and for\n"
+	  "shmq segments their kind and name.\n"
+	  "\n"
+	  "  --json    one JSON object per segment, in an array\n" },
+	{ "stat", cmd_stat, "ADDR [--json]",
+	  "show one segment in full",
+	  "Shows every field the kernel keeps for the segment at ADDR.\n"
+	  "\n"
+	  "  --json    the same as a JSON object\n" },
+	{ "rm", cmd_rm, "[--force] ADDR...",
+	  "remove segments",
+	  "Marks each segment for removal; the kernel frees it at the last\n"
+	  "detach.  A segment with live attachments is refused unless --force.\n"
+	  "Keeps going past a failure; exits 1 if any failed.\n"
+	  "\n"
+	  "  -f, --force    remove even if processes are attached\n" },
+	{ "create", cmd_create, "ADDR --size N [--mode 0640] [--excl]",
+	  "create a plain segment (for the classic ftok recipe)",
+	  "Creates a plain segment of N bytes (suffixes K, M, G: powers of 1024).\n"
+	  "An existing segment is reported and left alone unless --excl.\n"
+	  "\n"
+	  "  -s, --size N     size in bytes (required)\n"
+	  "  -m, --mode MODE  permission bits in octal (default 0600)\n"
+	  "  -x, --excl       fail if the segment exists\n" },
+};
+
+static const char addr_help[] =
+	"Addresses:\n"
+	"  NAME             a name, 1-63 of [A-Za-z0-9._-]\n"
+	"  ftok:PATH:PROJ   the key ftok(3) gives for PATH and PROJ (1-255)\n"
+	"  key:KEY          a key in hex (0x1234abcd) or decimal\n"
+	"  id:SHMID         an existing segment's id\n";
+
+const struct cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "shmq: ");
+	if (cli_cmd)
+		fprintf(stderr, "%s: ", cli_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "shmq: ");
+	if (cli_cmd)
+		fprintf(stderr, "%s: ", cli_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'shmq %s%s--help'.\n", cli_cmd ? cli_cmd : "",
+		cli_cmd ? " " : "");
+	exit(EXIT_USAGE);
+}
+
+void print_help(const struct cmd *c)
+{
+	printf("Usage: shmq %s %s\n%s\n\n%s\n%s", c->name, c->synopsis,
+	       c->summary, c->help, addr_help);
+	exit(0);
+}
+
+void print_version(void)
+{
+	printf("shmq %s (library %s)\n", SHMQ_VERSION_STRING, shmq_version());
+	exit(0);
+}
+
+static void main_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: shmq COMMAND [ARGS]\n"
+		   "Message passing between processes over System V shared memory.\n\n"
+		   "Commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\n%s\n'shmq COMMAND --help' tells more; 'shmq --version' the version.\n",
+		addr_help);
+}
+
+int parse_addr_or_fail(const char *text, struct shmq_addr *a)
+{
+	int r = shmq_addr_parse(text, a);
+
+	if (r == -EINVAL)
+		return fail("invalid address '%s': %s (expected %s)", text,
+			    a->why, shmq_addr_forms()), -EINVAL;
+	if (r)
+		return fail("%s: %s", text, strerror(-r)), r;
+	return 0;
+}
+
+int resolve_shmid(const char *text, int *shmid)
+{
+	struct shmq_addr a;
+	int r = parse_addr_or_fail(text, &a);
+
+	if (r)
+		return r;
+	r = shmq_seg_open(&a, shmid);
+	if (r == -ENOENT)
+		fail("%s: no such segment", text);
+	else if (r)
+		fail("%s: %s", text, shmq_strerror(r));
+	return r;
+}
+
+const char *human_size(uint64_t n, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)n);
+	else if (v == floor(v))
+		snprintf(buf, size, "%.0f %s", v, unit[u]);
+	else
+		snprintf(buf, size, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v *= 1024; end++; break;
+	case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
+	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end || v > 1e18 || v != floor(v))
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int parse_duration(const char *s, int64_t *ns)
+{
+	char *end;
+	double v, mult = 1e9;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	if (!strcmp(end, "ns"))
+		mult = 1;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "s") || !*end)
+		mult = 1e9;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mult = 60e9;
+	else
+		return -1;
+	if (v * mult > 9e18)
+		return -1;
+	*ns = (int64_t)(v * mult);
+	return 0;
+}
+
+int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+const char *user_name(unsigned uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "%u", uid);
+	return buf;
+}
+
+const char *group_name(unsigned gid, char *buf, size_t size)
+{
+	struct group *gr = getgrgid(gid);
+
+	if (gr)
+		snprintf(buf, size, "%s", gr->gr_name);
+	else
+		snprintf(buf, size, "%u", gid);
+	return buf;
+}
+
+const char *iso_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, size, "never");
+		return buf;
+	}
+	localtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+/* JSON */
+
+static void json_escape(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_key(struct json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = 0;
+	if (key) {
+		json_escape(j->f, key);
+		fputc(':', j->f);
+	}
+}
+
+void json_start(struct json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->first[0] = 1;
+}
+
+void json_open(struct json *j, const char *key, char bracket)
+{
+	json_key(j, key);
+	fputc(bracket, j->f);
+	j->first[++j->depth] = 1;
+}
+
+void json_close(struct json *j, char bracket)
+{
+	fputc(bracket, j->f);
+	j->depth--;
+}
+
+void json_str(struct json *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_escape(j->f, v);
+}
+
+void json_int(struct json *j, const char *key, long long v)
+{
+	json_key(j, key);
+	fprintf(j->f, "%lld", v);
+}
+
+void json_uint(struct json *j, const char *key, unsigned long long v)
+{
+	json_key(j, key);
+	fprintf(j->f, "%llu", v);
+}
+
+void json_num(struct json *j, const char *key, double v)
+{
+	json_key(j, key);
+	if (isfinite(v))
+		fprintf(j->f, "%.6g", v);
+	else
+		fputs("null", j->f);
+}
+
+void json_bool(struct json *j, const char *key, int v)
+{
+	json_key(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json *j, const char *key)
+{
+	json_key(j, key);
+	fputs("null", j->f);
+}
+
+void json_end(struct json *j)
+{
+	fputc('\n', j->f);
+	fflush(j->f);
+}
+
+/* Tables */
+
+void table_init(struct table *t, int ncols, const char *const *head,
+		const char *align)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->head = head;
+	t->align = align;
+}
+
+void table_row(struct table *t, ...)
+{
+	va_list ap;
+	int i;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **p = realloc(t->cell, cap * (size_t)t->ncols * sizeof(*p));
+
+		if (!p)
+			return;
+		t->cell = p;
+		t->cap = cap;
+	}
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+
+		t->cell[t->nrows * (size_t)t->ncols + (size_t)i] = strdup(s ? s : "");
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+void table_print(const struct table *t, FILE *f)
+{
+	size_t w[32] = { 0 }, r;
+	int i;
+
+	for (i = 0; i < t->ncols && i < 32; i++) {
+		w[i] = strlen(t->head[i]);
+		for (r = 0; r < t->nrows; r++) {
+			const char *s = t->cell[r * (size_t)t->ncols + (size_t)i];
+
+			if (s && strlen(s) > w[i])
+				w[i] = strlen(s);
+		}
+	}
+	for (r = 0; r <= t->nrows; r++) {
+		for (i = 0; i < t->ncols && i < 32; i++) {
+			const char *s = r == 0 ? t->head[i] :
+				t->cell[(r - 1) * (size_t)t->ncols + (size_t)i];
+			int last = i == t->ncols - 1;
+
+			if (!s)
+				s = "";
+			if (t->align && t->align[i] == 'r')
+				fprintf(f, "%*s%s", (int)w[i], s, last ? "" : "  ");
+			else if (last)
+				fprintf(f, "%s", s);
+			else
+				fprintf(f, "%-*s  ", (int)w[i], s);
+		}
+		fputc('\n', f);
+	}
+}
+
+void table_free(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * (size_t)t->ncols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	t->cell = NULL;
+	t->nrows = t->cap = 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+	int i;
+
+	if (argc < 2) {
+		fprintf(stderr, "Usage: shmq COMMAND [ARGS]\nTry 'shmq --help'.\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		if (argc > 2 && (c = find_cmd(argv[2])) != NULL) {
+			cli_cmd = c->name;
+			print_help(c);
+		}
+		main_help(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		print_version();
+	c = find_cmd(argv[1]);
+	if (!c) {
+		fprintf(stderr, "shmq: unknown command '%s'\nTry 'shmq --help'.\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	cli_cmd = c->name;
+	/* --help and --version work for every command, wherever they appear. */
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			print_help(c);
+		if (!strcmp(argv[i], "--version"))
+			print_version();
+	}
+	optind = 1;
+	return c->run(argc - 1, argv + 1);
+}

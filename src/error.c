@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* Version and error text: the only words the library ever produces. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+SHMQ_API const char *shmq_version(void)
+{
+	return SHMQ_VERSION_STRING;
+}
+
+SHMQ_API const char *shmq_strerror(int err)
+{
+	const char *s;
+
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case EAGAIN:
+		return "would block";
+	case ETIMEDOUT:
+		return "timed out";
+	case EMSGSIZE:
+		return "message too large for the channel, or for the buffer";
+	case EPIPE:
+		return "peer closed the channel";
+	case ECONNRESET:
+		return "peer died";
+	case ECONNABORTED:
+		return "peer abandoned the channel";
+	case EBADMSG:
+		return "channel corrupted";
+	case EBUSY:
+		return "both endpoints are taken";
+	case EACCES:
+		return "permission denied";
+	case EPERM:
+		return "operation not permitted";
+	case ENOENT:
+		return "no such segment";
+	case EEXIST:
+		return "segment already exists";
+	case EIDRM:
+		return "segment was removed";
+	case EPROTO:
+		return "not a shmq segment";
+	case EPROTONOSUPPORT:
+		return "incompatible shmq segment version";
+	case EPROTOTYPE:
+		return "wrong kind of shmq segment";
+	case EADDRINUSE:
+		return "key collision: the segment belongs to another address";
+	case EINTR:
+		return "interrupted by a signal";
+	}
+	s = strerrordesc_np(err);
+	return s ? s : "unknown error";
+}

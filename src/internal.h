@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Declarations shared by the library's layers.  Nothing here is API:
+ * the build compiles with -fvisibility=hidden, and only the names marked
+ * SHMQ_API (and listed in libshmq.map) leave the shared object.  The
+ * tests link the static archive and may call these directly.
+ */
+#ifndef SHMQ_INTERNAL_H
+#define SHMQ_INTERNAL_H
+
+#include <stdint.h>
+#include <time.h>
+#include "shmq.h"
+
+#define SHMQ_API __attribute__((visibility("default")))
+
+#define SHMQ_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline int64_t shmq_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A relative timeout (<0: forever, 0: don't wait) as an absolute deadline. */
+#define SHMQ_NEVER INT64_MAX
+static inline int64_t shmq_deadline(int64_t timeout_ns)
+{
+	if (timeout_ns < 0)
+		return SHMQ_NEVER;
+	return shmq_now_ns() + timeout_ns;
+}
+
+/* address.c */
+uint32_t shmq_name_hash(const char *name);
+
+/* segment.c: @use_proc 1: /proc only, 0: SHM_STAT only, -1: either. */
+int shmq_seg_list_from(int use_proc, struct shmq_seg_info **list,
+		       size_t *count);
+
+/* peer.c: facts about processes, from /proc/PID/stat */
+struct shmq_proc {
+	char state;		/* the kernel's letter: R S D T t Z X I ... */
+	uint64_t start;		/* start time, clock ticks after boot */
+};
+int shmq_proc_read(pid_t pid, struct shmq_proc *p);
+int64_t shmq_boot_time(void);	/* seconds since the epoch, 0 if unknown */
+
+#endif /* SHMQ_INTERNAL_H */

@@ -1,0 +1,42 @@
+# Every command: --help to stdout with status 0, --version, and usage
+# errors on stderr with status 2.
+. tests/lib/tap.sh
+
+out=$($SHMQ --help 2>/dev/null); st=$?
+is "$st" 0 "shmq --help exits 0"
+like "$out" "Commands:" "  and prints the commands on stdout"
+
+for c in ls stat rm create; do
+	out=$($SHMQ $c --help 2>/tmp/err.$$); st=$?
+	is "$st" 0 "shmq $c --help exits 0"
+	like "$out" "Usage: shmq $c" "  prints its usage on stdout"
+	is "$(cat /tmp/err.$$)" "" "  and nothing on stderr"
+	out=$($SHMQ $c --version); st=$?
+	is "$st" 0 "shmq $c --version exits 0"
+	like "$out" "^shmq [0-9]" "  and prints the version"
+done
+rm -f /tmp/err.$$
+
+check_usage() {	# check_usage DESCRIPTION ARGS...
+	d=$1; shift
+	out=$($SHMQ "$@" 2>/tmp/err.$$); st=$?
+	is "$st" 2 "$d: exit 2"
+	is "$out" "" "  nothing on stdout"
+	like "$(cat /tmp/err.$$)" "Try 'shmq" "  a hint on stderr"
+	rm -f /tmp/err.$$
+}
+check_usage "no command" 
+check_usage "an unknown command" frobnicate
+check_usage "ls with an argument" ls extra
+check_usage "ls with an unknown option" ls --bogus
+check_usage "rm with no address" rm
+check_usage "stat with two addresses" stat a b
+check_usage "create without --size" create x
+check_usage "create with a bad size" create x --size lots
+check_usage "create with a bad mode" create x --size 4K --mode 0999
+check_usage "create by id" create id:5 --size 4K
+
+out=$($SHMQ stat 'no such:thing' 2>&1); st=$?
+is "$st" 1 "an invalid address is a failure: exit 1"
+like "$out" "expected NAME, ftok:PATH:PROJ" "  the message lists the valid forms"
+done_testing

@@ -1,0 +1,50 @@
+# `make install DESTDIR=...` installs a library that a program finds through
+# pkg-config, builds against and runs with; the SONAME is versioned.
+. tests/lib/tap.sh
+if ! command -v pkg-config >/dev/null; then
+	echo "1..0 # SKIP pkg-config is not installed"; exit 0
+fi
+dest=$(mktemp -d /tmp/shmq-install.XXXXXX)
+trap 'rm -rf "$dest"' EXIT
+make -s --no-print-directory install BUILD="$BUILD" DESTDIR="$dest" PREFIX=/opt/shmq >/dev/null 2>&1
+is "$?" 0 "make install DESTDIR=... PREFIX=/opt/shmq"
+for f in opt/shmq/include/shmq.h opt/shmq/lib/libshmq.a opt/shmq/lib/libshmq.so.0 \
+	 opt/shmq/lib/libshmq.so opt/shmq/lib/pkgconfig/shmq.pc opt/shmq/bin/shmq; do
+	ok $([ -e "$dest/$f" ]; echo $?) "installs $f"
+done
+soname=$(readelf -d "$dest/opt/shmq/lib/libshmq.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+is "$soname" "libshmq.so.0" "the SONAME is libshmq.so.0"
+exported=$(readelf --dyn-syms -W "$dest/opt/shmq/lib/libshmq.so" | awk '$7 != "UND" && $7 != "ABS" && $5 == "GLOBAL" {print $8}' | sed 's/@.*//' | grep -v '^shmq_' | grep -v '^$')
+is "$exported" "" "only shmq_ symbols are exported"
+internal=$(readelf --dyn-syms -W "$dest/opt/shmq/lib/libshmq.so" | grep -c 'shmq_name_hash\|shmq_proc_read')
+is "$internal" 0 "internal functions are hidden"
+
+cat > "$dest/prog.c" <<'PROG'
+#include <shmq.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+	struct shmq_addr a;
+	if (strcmp(shmq_version(), SHMQ_VERSION_STRING))
+		return 1;
+	if (shmq_addr_parse("jobs", &a) || (unsigned)a.key != 0xc0bccabdu)
+		return 2;
+	printf("shmq %s works\n", shmq_version());
+	return 0;
+}
+PROG
+export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$dest/opt/shmq/lib/pkgconfig" PKG_CONFIG_LIBDIR=
+flags=$(pkg-config --cflags --libs shmq)
+is "$?" 0 "pkg-config finds shmq ($flags)"
+is "$(pkg-config --modversion shmq)" "$($SHMQ --version | sed 's/shmq \([^ ]*\).*/\1/')" "  at the CLI's version"
+${CC:-cc} $SAN_CFLAGS -o "$dest/prog" "$dest/prog.c" $flags 2>&1
+is "$?" 0 "a program compiles and links against the installed library"
+out=$(LD_LIBRARY_PATH="$dest/opt/shmq/lib" "$dest/prog"); st=$?
+is "$st" 0 "and runs"
+like "$out" "works" "  using the shared library"
+needed=$(readelf -d "$dest/prog" | grep -c 'NEEDED.*libshmq.so.0')
+is "$needed" 1 "the program depends on libshmq.so.0"
+out=$("$dest/opt/shmq/bin/shmq" --version); st=$?
+is "$st" 0 "the installed shmq runs"
+done_testing

@@ -1,0 +1,35 @@
+# TAP for shell tests: . tests/lib/tap.sh, then ok/is/skip, then done_testing.
+# $SHMQ is the command under test; $BUILD the build directory.
+: "${BUILD:=build}" "${SHMQ:=$BUILD/shmq}"
+tap_n=0
+tap_fail=0
+ok() {	# ok STATUS DESCRIPTION
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_fail=$((tap_fail + 1))
+	fi
+}
+is() {	# is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+like() { # like GOT GREP-PATTERN DESCRIPTION
+	if printf '%s\n' "$1" | grep -q -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2"
+	fi
+}
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $1"; }
+diag() { echo "# $*"; }
+done_testing() { echo "1..$tap_n"; [ $tap_fail -eq 0 ]; exit $?; }
+# A name no other test run can be using.
+tname() { echo "t-$1-$$"; }
