@@ -93,6 +93,8 @@ tests: $(TEST_BINS) $(HELPER_BINS)
 test: all tests
 	@BUILD=$(BUILD) SAN_CFLAGS="$(SAN)" tests/lib/check-ipcs.sh prove -f --exec tests/run $(TESTS)
 
+TSAN_TESTS := $(wildcard tests/ring_threaded_*.c)
+
 tsan:
 	$(MAKE) SANITIZE=thread tests
 	BUILD=build/tsan prove -f --exec tests/run $(TSAN_TESTS)

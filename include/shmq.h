@@ -144,6 +144,13 @@ int shmq_pid_state(pid_t pid, int64_t not_after);
 /* A short word for a state: "alive", "stopped", "zombie", "dead". */
 const char *shmq_pid_state_name(int state);
 
+/* How blocking calls wait (the channel API below uses it). */
+enum shmq_wait_mode {
+	SHMQ_WAIT_HYBRID = 0,	/* spin for spin_ns, then sleep (default) */
+	SHMQ_WAIT_SPIN = 1,	/* never sleep: lowest latency, burns a core */
+	SHMQ_WAIT_BLOCK = 2,	/* sleep at once: lowest CPU */
+};
+
 #ifdef __cplusplus
 }
 #endif

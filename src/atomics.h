@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ordered access to shared memory, named for what each access promises.
+ *
+ * Shared fields are plain fixed-width integers accessed only through these
+ * wrappers (the GCC __atomic builtins), never `volatile` and never `_Atomic`
+ * struct members: the layout stays a plain C struct that every process
+ * (and every language) agrees on.  Every such access is 4 or 8 bytes,
+ * naturally aligned and, as asserted below, always lock-free: a libatomic
+ * lock would live in one process's memory and order nothing across two.
+ */
+#ifndef SHMQ_ATOMICS_H
+#define SHMQ_ATOMICS_H
+
+#include <stdint.h>
+
+_Static_assert(__atomic_always_lock_free(sizeof(uint32_t), 0),
+	       "32-bit shared-memory atomics must be lock-free");
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+	       "64-bit shared-memory atomics must be lock-free");
+
+#define shmq_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define shmq_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define shmq_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define shmq_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* A full barrier: orders an earlier store before a later load. */
+#define shmq_smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+static inline void shmq_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+#endif /* SHMQ_ATOMICS_H */

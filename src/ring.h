@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ring: one single-producer single-consumer queue of variable-length
+ * records on caller memory.  No system calls, no knowledge of segments or
+ * processes: the tests run it on malloc'd memory with threads.
+ *
+ * Shared memory holds the control block and the data area; each side
+ * keeps its own position and a cached copy of the other's in private
+ * memory (struct shmq_ring), so a peer can never rewind it.
+ *
+ * A record is an 8-byte header word then the payload, padded to 8:
+ *
+ *     bits  0..31  length of the payload
+ *     bits 32..39  type: 1 message, 2 padding to the end of the ring
+ *     bits 40..63  check: bits 3..26 of the record's position
+ *
+ * A committed header is never 0 (its type is not), and the producer zeroes
+ * the header slot after each commit before publishing it ("zero-ahead").
+ * So the consumer learns that a record is committed from the header word
+ * itself, in the same cache line as a small payload: one line moves per
+ * message, not two (a tail and then the data).  See docs/design.md.
+ */
+#ifndef SHMQ_RING_H
+#define SHMQ_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMQ_RING_MIN_CAPACITY 4096u
+#define SHMQ_RING_MAX_CAPACITY (1u << 30)
+#define SHMQ_RING_DEFAULT_CAPACITY (1u << 20)
+#define SHMQ_LINE 128	/* two cache lines: adjacent-line prefetch pairs them */
+
+#define SHMQ_REC_MSG 1u
+#define SHMQ_REC_PAD 2u
+
+/* An eventcount on a 32-bit futex word; see wait.h. */
+struct shmq_ec {
+	uint32_t seq;		/* bumped by the waker, slept on by the waiter */
+	uint32_t waiting;	/* set by the waiter before it sleeps */
+};
+
+/* The shared part of a ring: four 128-byte blocks, each with one writer. */
+struct shmq_ring_ctl {
+	/*
+	 * Written by the producer only: the position just past the last
+	 * committed record, stored after the commit.  The consumer never
+	 * needs it (it reads header words); it is for inspection and for a
+	 * restarted producer, which re-derives the true end from it.
+	 */
+	uint64_t tail;
+	/*
+	 * Written by the producer only: nonzero once it will send no more
+	 * (shmq_shutdown).  Stored with release after its last commit; the
+	 * consumer reads it (acquire) only when the ring looks empty, and
+	 * then looks once more, so what came before it is drained first.
+	 */
+	uint32_t eof;
+	uint8_t pad0[SHMQ_LINE - 12];
+	/*
+	 * Written by the consumer only: every byte before head is free.
+	 * Stored with release after the consumer has finished reading; the
+	 * producer's acquire load pairs with it before reusing the bytes.
+	 */
+	uint64_t head;
+	uint8_t pad1[SHMQ_LINE - 8];
+	/* The consumer sleeps here for data; the producer wakes it. */
+	struct shmq_ec data;
+	uint8_t pad2[SHMQ_LINE - sizeof(struct shmq_ec)];
+	/* The producer sleeps here for space; the consumer wakes it. */
+	struct shmq_ec space;
+	uint8_t pad3[SHMQ_LINE - sizeof(struct shmq_ec)];
+};
+
+_Static_assert(sizeof(struct shmq_ring_ctl) == 4 * SHMQ_LINE, "ring control layout");
+_Static_assert(offsetof(struct shmq_ring_ctl, head) == SHMQ_LINE, "head has its own line");
+_Static_assert(offsetof(struct shmq_ring_ctl, data) == 2 * SHMQ_LINE, "data ec line");
+_Static_assert(offsetof(struct shmq_ring_ctl, space) == 3 * SHMQ_LINE, "space ec line");
+
+/* One side's private view of a ring. */
+struct shmq_ring {
+	struct shmq_ring_ctl *ctl;
+	unsigned char *data;
+	uint64_t cap;		/* a power of two */
+	uint64_t mask;
+	uint32_t max_msg;
+
+	/* Producer side. */
+	uint64_t tail;		/* where the next reservation starts */
+	uint64_t committed;	/* end of the published records */
+	uint64_t head_cache;	/* the consumer's head, as last read */
+	uint64_t first_hdr;	/* header of the record at `committed`, held
+				 * back until commit publishes the batch */
+	uint64_t last_pos;	/* position of the newest reserved record */
+	uint32_t npending;	/* reserved, not yet committed */
+
+	/* Consumer side. */
+	uint64_t head;		/* just past the last record peeked */
+	uint64_t released;	/* the head last published */
+	uint32_t npeeked;
+};
+
+/* The largest payload for a capacity: any one fits in an empty ring. */
+static inline uint32_t shmq_ring_max_msg(uint64_t cap)
+{
+	return (uint32_t)(cap / 2 - 8);
+}
+
+static inline uint64_t shmq_rec_size(uint64_t len)
+{
+	return 8 + ((len + 7) & ~(uint64_t)7);
+}
+
+static inline uint64_t shmq_rec_check(uint64_t pos)
+{
+	return (pos >> 3) & 0xffffff;
+}
+
+static inline uint64_t shmq_rec_word(uint64_t pos, uint32_t type, uint64_t len)
+{
+	return shmq_rec_check(pos) << 40 | (uint64_t)type << 32 | len;
+}
+
+/*
+ * Set up the shared part of a ring to start at @pos, a multiple of 8
+ * (tests start near 2^64 to cross the wrap of the positions).  -EINVAL
+ * for a misaligned start or a capacity that is not a power of two.
+ */
+int shmq_ring_format(struct shmq_ring_ctl *ctl, unsigned char *data,
+		     uint64_t cap, uint64_t pos);
+
+/*
+ * Attach a side to a formatted ring: the producer re-derives the end of
+ * the committed records, the consumer resumes at the shared head.
+ * -EBADMSG if the shared positions are impossible.
+ */
+int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
+		     unsigned char *data, uint64_t cap);
+
+/*
+ * Producer.  reserve: -EMSGSIZE (too large), -EAGAIN (full for now),
+ * -ENOBUFS (the uncommitted batch leaves no room: commit first), -EBADMSG.
+ */
+int shmq_ring_reserve(struct shmq_ring *r, size_t len, void **buf);
+/* Shrink the newest reservation to @len bytes. */
+int shmq_ring_trim(struct shmq_ring *r, size_t len);
+/* Publish every reserved record with one release store; returns the count. */
+int shmq_ring_commit(struct shmq_ring *r);
+/* Forget every reserved, uncommitted record. */
+void shmq_ring_discard(struct shmq_ring *r);
+
+/* Consumer.  peek: 0, -EAGAIN (empty), -EBADMSG. */
+int shmq_ring_peek(struct shmq_ring *r, const void **buf, size_t *len);
+/* Free every peeked record with one release store; returns the count. */
+int shmq_ring_release(struct shmq_ring *r);
+/* Peek again from the first unreleased record. */
+void shmq_ring_rewind(struct shmq_ring *r);
+
+/* Bytes committed and not yet released, as the shared words say. */
+uint64_t shmq_ring_queued(const struct shmq_ring_ctl *ctl);
+
+#endif /* SHMQ_RING_H */
