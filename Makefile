@@ -82,9 +82,9 @@ $(BUILD)/tests/%: tests/%.c $(STLIB) tests/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS)
 
-$(BUILD)/helpers/%: tests/helpers/%.c
+$(BUILD)/helpers/%: tests/helpers/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -o $@ $<
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS)
 
 tests: $(TEST_BINS) $(HELPER_BINS)
 
@@ -93,7 +93,7 @@ tests: $(TEST_BINS) $(HELPER_BINS)
 test: all tests
 	@BUILD=$(BUILD) SAN_CFLAGS="$(SAN)" tests/lib/check-ipcs.sh prove -f --exec tests/run $(TESTS)
 
-TSAN_TESTS := $(wildcard tests/ring_threaded_*.c)
+TSAN_TESTS := $(wildcard tests/ring_threaded_*.c tests/channel_threaded_*.c)
 
 tsan:
 	$(MAKE) SANITIZE=thread tests

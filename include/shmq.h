@@ -144,12 +144,187 @@ int shmq_pid_state(pid_t pid, int64_t not_after);
 /* A short word for a state: "alive", "stopped", "zombie", "dead". */
 const char *shmq_pid_state_name(int state);
 
-/* How blocking calls wait (the channel API below uses it). */
+/* ------------------------------------------------------------------ */
+/* Channels: a duplex pair of rings between two processes              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Two processes that open the same address meet.  The first creates the
+ * channel and (by default) waits for the second; each end can both send
+ * and receive, through one ring per direction.
+ *
+ * Lifetime "pair" (the default): once both ends are attached the segment
+ * is marked for removal, so the kernel frees it when both are gone, even
+ * after kill -9, and the address is free for a new pair at once.
+ * Lifetime "persistent" (SHMQ_PERSISTENT): the segment stays until removed;
+ * a restarted end takes over its dead predecessor's slot and resumes where
+ * the shared positions stand (records peeked but not released come again).
+ *
+ * Delivery: every message committed before a peer closes or dies is
+ * received first; then end of stream (-EPIPE), -ECONNABORTED (the peer
+ * abandoned the channel) or -ECONNRESET (the peer died).  A blocked call
+ * notices a death within 100 ms.  A corrupted channel returns -EBADMSG
+ * and stays so.
+ *
+ * Threads: one thread may send while another receives on the same
+ * channel; two threads must not send (or receive) on it at once.
+ */
+typedef struct shmq shmq_t;
+
 enum shmq_wait_mode {
 	SHMQ_WAIT_HYBRID = 0,	/* spin for spin_ns, then sleep (default) */
 	SHMQ_WAIT_SPIN = 1,	/* never sleep: lowest latency, burns a core */
 	SHMQ_WAIT_BLOCK = 2,	/* sleep at once: lowest CPU */
 };
+
+#define SHMQ_PERSISTENT 0x1u	/* the segment outlives the pair */
+#define SHMQ_INTERRUPTIBLE 0x2u	/* blocking calls return -EINTR when a
+				 * signal handler runs (else they resume) */
+#define SHMQ_HUGEPAGES 0x4u	/* try SHM_HUGETLB, fall back quietly */
+/*
+ * Persistent channels: take endpoint 0 (the creator's side) or 1.  Each
+ * endpoint sends on its own ring, so a restarted process that names its
+ * side always resumes its own direction.  Without either flag, an opener
+ * takes the endpoint with messages waiting for it, else a never-used one.
+ */
+#define SHMQ_ENDPOINT0 0x8u
+#define SHMQ_ENDPOINT1 0x10u
+
+#define SHMQ_DEFAULT_CAPACITY (1u << 20)
+#define SHMQ_MIN_CAPACITY 4096u
+#define SHMQ_MAX_CAPACITY (1u << 30)
+
+/* A zeroed struct is the default for every field. */
+struct shmq_options {
+	/*
+	 * Ring sizes in bytes, from this end's point of view; 0 means 1 MiB.
+	 * Rounded up to a power of two in [4 KiB, 1 GiB].  Only the creator's
+	 * values count; the largest message is capacity / 2 - 8 bytes.
+	 */
+	size_t send_capacity;
+	size_t recv_capacity;
+	unsigned mode;		/* permission bits; 0 means 0600 */
+	unsigned flags;		/* SHMQ_PERSISTENT, SHMQ_INTERRUPTIBLE, ... */
+	int wait;		/* enum shmq_wait_mode */
+	int64_t spin_ns;	/* hybrid spin budget; 0 means 20 us */
+	int64_t open_timeout_ms;	/* for the peer to arrive; 0: forever */
+	/*
+	 * A segment created or owned by another uid is refused (-EACCES),
+	 * unless that uid is listed here, or the mode asked for grants group
+	 * access and the creator's group is one of ours.
+	 */
+	const uid_t *trust_uids;
+	size_t n_trust_uids;
+	/* If set, a failed open writes one line saying why here. */
+	char *errbuf;
+	size_t errbuf_size;
+};
+
+int shmq_open(const char *address, const struct shmq_options *options,
+	      shmq_t **channel);
+/*
+ * Half close: this end sends no more (sends fail with -ESHUTDOWN); the
+ * peer receives what was committed, then -EPIPE, while this end can still
+ * receive.  Like shutdown(fd, SHUT_WR).
+ */
+int shmq_shutdown(shmq_t *channel);
+/* Clean close: the peer receives what was committed, then -EPIPE. */
+int shmq_close(shmq_t *channel);
+/* Close without end of stream: the peer gets -ECONNABORTED after draining. */
+int shmq_abandon(shmq_t *channel);
+
+/*
+ * Copying calls.  Timeouts are relative, in nanoseconds: the plain form
+ * waits forever, try_ never waits (-EAGAIN), _timed waits that long
+ * (-ETIMEDOUT).  send commits any records reserved before it too.
+ * recv sets *len to the message's length; if it exceeds @size the call
+ * returns -EMSGSIZE and the message stays queued.
+ */
+int shmq_send(shmq_t *q, const void *buf, size_t len);
+int shmq_try_send(shmq_t *q, const void *buf, size_t len);
+int shmq_send_timed(shmq_t *q, const void *buf, size_t len, int64_t timeout_ns);
+int shmq_recv(shmq_t *q, void *buf, size_t size, size_t *len);
+int shmq_try_recv(shmq_t *q, void *buf, size_t size, size_t *len);
+int shmq_recv_timed(shmq_t *q, void *buf, size_t size, size_t *len,
+		    int64_t timeout_ns);
+
+/*
+ * Zero-copy calls.  reserve hands out @len bytes in the ring to fill in
+ * place (timeout as above: <0 forever, 0 try); several reservations form a
+ * batch that commit publishes with one store, or discard forgets.  trim
+ * shrinks the newest reservation.  peek returns the next record without
+ * consuming it; release frees every record peeked so far with one store.
+ * A peeked pointer is valid until release (or close).
+ */
+int shmq_reserve(shmq_t *q, size_t len, void **buf, int64_t timeout_ns);
+int shmq_trim(shmq_t *q, size_t len);
+int shmq_commit(shmq_t *q);
+void shmq_discard(shmq_t *q);
+int shmq_peek(shmq_t *q, const void **buf, size_t *len, int64_t timeout_ns);
+int shmq_release(shmq_t *q);
+
+/* Change how blocking calls wait (spin_ns as in shmq_options). */
+int shmq_set_wait(shmq_t *q, int wait, int64_t spin_ns);
+
+enum shmq_peer_state {
+	SHMQ_PEER_NONE = 0,	/* never attached (persistent channels) */
+	SHMQ_PEER_ATTACHED = 1,
+	SHMQ_PEER_CLOSED = 2,	/* closed cleanly: end of stream */
+	SHMQ_PEER_ABANDONED = 3,	/* closed without end of stream */
+	SHMQ_PEER_DEAD = 4,	/* died without closing */
+};
+
+struct shmq_info {
+	int shmid;
+	key_t key;
+	int slot;		/* 0: this end created the channel, 1: joined */
+	int persistent;
+	size_t send_capacity, recv_capacity;
+	size_t max_send, max_recv;	/* the largest message each way */
+	pid_t peer_pid;		/* 0 if no peer ever attached */
+	int peer_state;		/* enum shmq_peer_state */
+	uint64_t instance;	/* random, fixed at creation */
+};
+int shmq_info(shmq_t *q, struct shmq_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Inspection, for tools: what a segment holds, read-only              */
+/* ------------------------------------------------------------------ */
+
+#define SHMQ_KIND_CHANNEL 1
+
+struct shmq_desc_endpoint {
+	int state;		/* enum shmq_peer_state (never DEAD) */
+	pid_t pid;
+	int pid_state;		/* enum shmq_pid_state, for an attached end */
+};
+
+struct shmq_desc {
+	int kind;		/* SHMQ_KIND_CHANNEL */
+	int ready;		/* 0: the creator has not finished (or died) */
+	unsigned major, minor;	/* layout version */
+	int persistent;
+	int addr_kind;		/* enum shmq_addr_kind it was created for */
+	char name[SHMQ_NAME_MAX + 1];
+	uint64_t dev, ino;	/* FTOK */
+	int proj;
+	uint64_t capacity[2];	/* [0]: endpoint 0 to 1, [1]: 1 to 0 */
+	uint64_t queued[2];	/* bytes committed, not yet released */
+	uid_t creator_uid;
+	pid_t creator_pid;
+	int creator_state;	/* enum shmq_pid_state */
+	int64_t created;	/* seconds since the epoch */
+	unsigned mode;		/* the mode asked for at creation */
+	struct shmq_desc_endpoint ep[2];
+	int stale;		/* a leftover `shmq clean` may remove */
+};
+
+/*
+ * Describe the shmq segment @shmid by attaching it read-only for a moment.
+ * -EPROTO: not a shmq segment; -EPROTONOSUPPORT: another layout major;
+ * -EBADMSG: corrupted; -EACCES: not readable by us.
+ */
+int shmq_describe(int shmid, struct shmq_desc *desc);
 
 #ifdef __cplusplus
 }

@@ -26,11 +26,13 @@ SHMQ_API const char *shmq_strerror(int err)
 	case EMSGSIZE:
 		return "message too large for the channel, or for the buffer";
 	case EPIPE:
-		return "peer closed the channel";
+		return "end of stream: the peer closed";
 	case ECONNRESET:
 		return "peer died";
 	case ECONNABORTED:
 		return "peer abandoned the channel";
+	case ESHUTDOWN:
+		return "this end has shut down sending";
 	case EBADMSG:
 		return "channel corrupted";
 	case EBUSY:
@@ -51,6 +53,8 @@ SHMQ_API const char *shmq_strerror(int err)
 		return "incompatible shmq segment version";
 	case EPROTOTYPE:
 		return "wrong kind of shmq segment";
+	case ENOBUFS:
+		return "the reserved, uncommitted records fill the ring: commit them first";
 	case EADDRINUSE:
 		return "key collision: the segment belongs to another address";
 	case EINTR:

@@ -48,5 +48,23 @@ struct shmq_proc {
 };
 int shmq_proc_read(pid_t pid, struct shmq_proc *p);
 int64_t shmq_boot_time(void);	/* seconds since the epoch, 0 if unknown */
+/* This process's start time (ticks after boot), 0 if /proc is missing. */
+uint64_t shmq_self_start(void);
+
+/*
+ * Watching one peer process: a pidfd, opened once the process's start time
+ * has been checked against the one it recorded, polled at deadlines.
+ */
+struct shmq_peer {
+	uint64_t owner;		/* the owner word being watched */
+	int pidfd;		/* -1: none (no pidfd_open; /proc is used) */
+	int dead;		/* latched once seen dead */
+};
+void shmq_peer_init(struct shmq_peer *p);
+void shmq_peer_watch(struct shmq_peer *p, uint64_t owner);
+int shmq_peer_alive(struct shmq_peer *p);	/* polls; 1 alive, 0 dead */
+void shmq_peer_forget(struct shmq_peer *p);
+/* Is the process named by an owner word (pid + start time) alive? */
+int shmq_owner_alive(uint64_t owner);
 
 #endif /* SHMQ_INTERNAL_H */

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "layout.h"
 
 int shmq_proc_read(pid_t pid, struct shmq_proc *p)
 {
@@ -123,4 +126,106 @@ SHMQ_API const char *shmq_pid_state_name(int state)
 	default:
 		return "dead";
 	}
+}
+
+uint64_t shmq_self_start(void)
+{
+	static pid_t cached_pid;
+	static uint64_t cached;
+	struct shmq_proc p;
+	pid_t me = getpid();
+
+	/* Per process: a forked child has its own start time. */
+	if (__atomic_load_n(&cached_pid, __ATOMIC_ACQUIRE) == me)
+		return __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (shmq_proc_read(me, &p))
+		p.start = 0;
+	__atomic_store_n(&cached, p.start, __ATOMIC_RELAXED);
+	__atomic_store_n(&cached_pid, me, __ATOMIC_RELEASE);
+	return p.start;
+}
+
+static int proc_matches(uint64_t owner)
+{
+	pid_t pid = (pid_t)shmq_owner_pid(owner);
+	uint64_t start = shmq_owner_start(owner);
+	struct shmq_proc p;
+	int r = shmq_proc_read(pid, &p);
+
+	if (r == -ESRCH)
+		return 0;
+	if (r)	/* no /proc: kill(0) is all there is */
+		return kill(pid, 0) == 0 || errno == EPERM;
+	if (p.state == 'Z' || p.state == 'X' || p.state == 'x')
+		return 0;
+	/* The start time is stored in 40 bits. */
+	return start == 0 || (p.start & 0xffffffffffull) == start;
+}
+
+int shmq_owner_alive(uint64_t owner)
+{
+	return shmq_owner_pid(owner) != 0 && proc_matches(owner);
+}
+
+void shmq_peer_init(struct shmq_peer *p)
+{
+	p->owner = 0;
+	p->pidfd = -1;
+	p->dead = 0;
+}
+
+void shmq_peer_forget(struct shmq_peer *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	shmq_peer_init(p);
+}
+
+void shmq_peer_watch(struct shmq_peer *p, uint64_t owner)
+{
+	pid_t pid = (pid_t)shmq_owner_pid(owner);
+	long fd;
+
+	shmq_peer_forget(p);
+	p->owner = owner;
+	if (pid <= 0) {
+		p->dead = 1;
+		return;
+	}
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno == ESRCH) {
+		p->dead = 1;
+		return;
+	}
+	if (fd >= 0) {
+		int flags = fcntl((int)fd, F_GETFD);
+
+		if (flags >= 0)
+			fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+	p->pidfd = (int)fd;
+	/*
+	 * Check the start time after opening the pidfd: if the process that
+	 * has the pid now is the one that recorded itself, the pidfd (which
+	 * was opened earlier, when the pid could not yet have been reused)
+	 * refers to it too.
+	 */
+	if (!proc_matches(owner))
+		p->dead = 1;
+}
+
+int shmq_peer_alive(struct shmq_peer *p)
+{
+	if (p->dead)
+		return 0;
+	if (p->pidfd >= 0) {
+		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+
+		/* A pidfd turns readable when its process exits. */
+		if (poll(&pfd, 1, 0) > 0)
+			p->dead = 1;
+	} else if (!proc_matches(p->owner)) {
+		p->dead = 1;
+	}
+	return !p->dead;
 }

@@ -1,0 +1,116 @@
+/*
+ * Helpers for the multi-process channel tests: fork a real process to
+ * run a function, share a page of results, and build messages whose
+ * length and content are functions of their sequence number.
+ */
+#ifndef SHMQ_TEST_CHAN_H
+#define SHMQ_TEST_CHAN_H
+
+#include <sys/mman.h>
+
+#include "shmq.h"
+#include "tap.h"
+
+/* Memory the parent and its forked children all see. */
+static inline void *shared_page(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		bail_out("mmap: %s", strerror(errno));
+	memset(p, 0, size);
+	return p;
+}
+
+/* Run fn(arg) in a child process; its return value is the exit status. */
+static inline pid_t spawn(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		bail_out("fork: %s", strerror(errno));
+	if (pid == 0) {
+		alarm(120);	/* a child never outlives a broken test */
+		fflush(stdout);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+/* Open, explaining failures on the test's output. */
+static inline shmq_t *must_open(const char *addr, struct shmq_options *o)
+{
+	struct shmq_options dflt = { 0 };
+	char err[256] = "";
+	shmq_t *q;
+	int r;
+
+	if (!o)
+		o = &dflt;
+	o->errbuf = err;
+	o->errbuf_size = sizeof(err);
+	r = shmq_open(addr, o, &q);
+	if (r) {
+		diag("[%d] open %s: %s (%s)", (int)getpid(), addr, shmq_strerror(r), err);
+		return NULL;
+	}
+	return q;
+}
+
+static inline uint64_t t_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Message n of stream @salt: mostly small, sometimes up to @max bytes. */
+static inline size_t t_len(uint64_t salt, uint64_t n, size_t max)
+{
+	uint64_t r = t_mix(n ^ (salt << 48));
+
+	if ((r & 7) == 0)
+		return (r >> 8) % (max + 1);
+	return (r >> 8) % (max < 128 ? max + 1 : 129);
+}
+
+static inline void t_fill(unsigned char *p, uint64_t salt, uint64_t n, size_t len)
+{
+	uint64_t w;
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		w = t_mix((n << 16) + i + (salt << 56));
+		memcpy(p + i, &w, len - i < 8 ? len - i : 8);
+	}
+}
+
+/* Does buf hold exactly message n of stream @salt? */
+static inline int t_check(const unsigned char *buf, size_t len, uint64_t salt,
+			  uint64_t n, size_t max)
+{
+	unsigned char want[8];
+	size_t i;
+
+	if (len != t_len(salt, n, max))
+		return 0;
+	for (i = 0; i < len; i += 8) {
+		uint64_t w = t_mix((n << 16) + i + (salt << 56));
+
+		memcpy(want, &w, 8);
+		if (memcmp(buf + i, want, len - i < 8 ? len - i : 8))
+			return 0;
+	}
+	return 1;
+}
+
+static inline int segment_exists(int shmid)
+{
+	struct shmq_seg_info s;
+
+	return shmq_seg_stat(shmid, &s) == 0;
+}
+
+#endif
