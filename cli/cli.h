@@ -68,6 +68,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_create(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
 
 
 

@@ -41,6 +41,13 @@ static const struct cmd cmds[] = {
 	  "  -s, --size N     size in bytes (required)\n"
 	  "  -m, --mode MODE  permission bits in octal (default 0600)\n"
 	  "  -x, --excl       fail if the segment exists\n" },
+	{ "clean", cmd_clean, "[--dry-run]",
+	  "remove shmq segments left by processes that died",
+	  "Removes shmq segments nobody can use any more: a channel whose creator\n"
+	  "died before anyone joined, or before it finished setting up.  Other\n"
+	  "segments, and persistent channels, are never touched.\n"
+	  "\n"
+	  "  -n, --dry-run    say what would be removed, remove nothing\n" },
 };
 
 static const char addr_help[] =

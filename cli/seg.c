@@ -31,6 +31,98 @@ static int creator_state(const struct shmq_seg_info *s)
 	return shmq_pid_state(s->cpid, s->ctime);
 }
 
+/* "channel 'jobs', pair" and the like; "" for other segments. */
+static const char *shmq_words(const struct shmq_desc *d, int r, char *buf,
+			      size_t size)
+{
+	if (r == -EPROTO || r == -EACCES || r == -EINVAL || r == -EIDRM || r == -ENOENT)
+		snprintf(buf, size, "%s", r == -EACCES ? "?" : "");
+	else if (r == -EPROTONOSUPPORT)
+		snprintf(buf, size, "shmq layout %u.%u (unsupported)", d->major, d->minor);
+	else if (r == -EBADMSG)
+		snprintf(buf, size, "shmq, corrupted");
+	else if (r)
+		snprintf(buf, size, "?");
+	else if (!d->ready)
+		snprintf(buf, size, "channel, %s", d->stale ? "stale: creator died while "
+			 "setting up" : "being set up");
+	else if (d->addr_kind == SHMQ_ADDR_NAME)
+		snprintf(buf, size, "channel '%s', %s%s", d->name,
+			 d->persistent ? "persistent" : "pair",
+			 d->stale ? ", stale: creator died waiting" : "");
+	else
+		snprintf(buf, size, "channel (%s), %s%s",
+			 d->addr_kind == SHMQ_ADDR_FTOK ? "ftok" : "key",
+			 d->persistent ? "persistent" : "pair",
+			 d->stale ? ", stale: creator died waiting" : "");
+	return buf;
+}
+
+static const char *endpoint_words(const struct shmq_desc_endpoint *e, char *buf,
+				  size_t size)
+{
+	switch (e->state) {
+	case SHMQ_PEER_ATTACHED:
+		snprintf(buf, size, "pid %d (%s)", (int)e->pid,
+			 shmq_pid_state_name(e->pid_state));
+		break;
+	case SHMQ_PEER_CLOSED:
+		snprintf(buf, size, "closed by pid %d", (int)e->pid);
+		break;
+	case SHMQ_PEER_ABANDONED:
+		snprintf(buf, size, "abandoned by pid %d", (int)e->pid);
+		break;
+	default:
+		snprintf(buf, size, "free");
+	}
+	return buf;
+}
+
+static void json_desc(struct json *j, const struct shmq_desc *d, int r)
+{
+	char buf[96];
+	int i;
+
+	if (r) {
+		json_null(j, "shmq");
+		return;
+	}
+	json_open(j, "shmq", '{');
+	json_str(j, "kind", "channel");
+	snprintf(buf, sizeof(buf), "%u.%u", d->major, d->minor);
+	json_str(j, "layout", buf);
+	json_bool(j, "ready", d->ready);
+	json_bool(j, "stale", d->stale);
+	json_str(j, "lifetime", d->persistent ? "persistent" : "pair");
+	if (d->addr_kind == SHMQ_ADDR_NAME)
+		json_str(j, "name", d->name);
+	else
+		json_null(j, "name");
+	json_int(j, "creator_pid", d->creator_pid);
+	json_str(j, "creator", shmq_pid_state_name(d->creator_state));
+	json_open(j, "rings", '[');
+	for (i = 0; i < 2; i++) {
+		json_open(j, NULL, '{');
+		json_uint(j, "capacity", d->capacity[i]);
+		json_uint(j, "queued", d->queued[i]);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_open(j, "endpoints", '[');
+	for (i = 0; i < 2; i++) {
+		static const char *const st[] = { "free", "attached", "closed", "abandoned" };
+
+		json_open(j, NULL, '{');
+		json_str(j, "state", st[d->ep[i].state & 3]);
+		json_int(j, "pid", d->ep[i].pid);
+		if (d->ep[i].state == SHMQ_PEER_ATTACHED)
+			json_str(j, "process", shmq_pid_state_name(d->ep[i].pid_state));
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_close(j, '}');
+}
+
 static void json_segment(struct json *j, const struct shmq_seg_info *s)
 {
 	char buf[64];
@@ -74,7 +166,7 @@ int cmd_ls(int argc, char **argv)
 		{ 0 }
 	};
 	static const char *const head[] = {
-		"KEY", "ID", "SIZE", "OWNER", "MODE", "ATT", "CREATOR", "STATUS",
+		"KEY", "ID", "SIZE", "OWNER", "MODE", "ATT", "CREATOR", "STATUS", "SHMQ",
 	};
 	struct shmq_seg_info *v;
 	struct table t;
@@ -98,8 +190,12 @@ int cmd_ls(int argc, char **argv)
 		json_start(&j, stdout);
 		json_open(&j, NULL, '[');
 		for (i = 0; i < n; i++) {
+			struct shmq_desc d;
+			int dr = shmq_describe(v[i].shmid, &d);
+
 			json_open(&j, NULL, '{');
 			json_segment(&j, &v[i]);
+			json_desc(&j, &d, dr);
 			json_close(&j, '}');
 		}
 		json_close(&j, ']');
@@ -107,10 +203,13 @@ int cmd_ls(int argc, char **argv)
 		free(v);
 		return 0;
 	}
-	table_init(&t, 8, head, "lrrllrll");
+	table_init(&t, 9, head, "lrrllrlll");
 	for (i = 0; i < n; i++) {
 		char key[16], id[16], size[32], owner[64], mode[8], att[24];
-		char creator[48], status[64];
+		char creator[48], status[64], what[128];
+		struct shmq_desc d;
+		int dr = shmq_describe(v[i].shmid, &d);
+		int cs = dr == 0 ? d.creator_state : creator_state(&v[i]);
 
 		snprintf(key, sizeof(key), "0x%08x", (uint32_t)v[i].key);
 		snprintf(id, sizeof(id), "%d", v[i].shmid);
@@ -119,9 +218,10 @@ int cmd_ls(int argc, char **argv)
 		snprintf(mode, sizeof(mode), "%04o", v[i].mode);
 		snprintf(att, sizeof(att), "%llu", (unsigned long long)v[i].nattch);
 		snprintf(creator, sizeof(creator), "%d %s", (int)v[i].cpid,
-			 shmq_pid_state_name(creator_state(&v[i])));
+			 shmq_pid_state_name(cs));
 		table_row(&t, key, id, size, owner, mode, att, creator,
-			  status_words(&v[i], status, sizeof(status)));
+			  status_words(&v[i], status, sizeof(status)),
+			  shmq_words(&d, dr, what, sizeof(what)));
 	}
 	if (n)
 		table_print(&t, stdout);
@@ -155,8 +255,9 @@ int cmd_stat(int argc, char **argv)
 		{ 0 }
 	};
 	struct shmq_seg_info s;
-	char b1[64], b2[64], b3[64];
-	int json = 0, c, r, shmid;
+	struct shmq_desc d;
+	char b1[64], b2[64], b3[128];
+	int json = 0, c, r, shmid, dr, i;
 
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (c == 'j')
@@ -174,6 +275,7 @@ int cmd_stat(int argc, char **argv)
 	if (r)
 		return fail("%s: %s", argv[optind], shmq_strerror(r));
 	fill_usage(&s);
+	dr = shmq_describe(shmid, &d);
 	if (json) {
 		struct json j;
 
@@ -181,6 +283,7 @@ int cmd_stat(int argc, char **argv)
 		json_open(&j, NULL, '{');
 		json_str(&j, "address", argv[optind]);
 		json_segment(&j, &s);
+		json_desc(&j, &d, dr);
 		json_close(&j, '}');
 		json_end(&j);
 		return 0;
@@ -209,7 +312,71 @@ int cmd_stat(int argc, char **argv)
 		printf("resident  %s\n", human_size((uint64_t)s.rss, b1, sizeof(b1)));
 	if (s.swap >= 0)
 		printf("swapped   %s\n", human_size((uint64_t)s.swap, b1, sizeof(b1)));
+	if (dr == -EPROTO)
+		printf("shmq      no: not a shmq segment\n");
+	if (dr == -EPROTO || (dr && dr != -EBADMSG && dr != -EPROTONOSUPPORT))
+		return 0;
+	printf("shmq      %s\n", shmq_words(&d, dr, b3, sizeof(b3)));
+	if (dr || !d.ready)
+		return 0;
+	printf("layout    %u.%u\n", d.major, d.minor);
+	printf("created   %s by pid %d (%s), uid %u, mode %04o\n",
+	       iso_time(d.created, b1, sizeof(b1)), (int)d.creator_pid,
+	       shmq_pid_state_name(d.creator_state), (unsigned)d.creator_uid, d.mode);
+	for (i = 0; i < 2; i++) {
+		printf("ring %d>%d  %s, %s queued\n", i, 1 - i,
+		       human_size(d.capacity[i], b1, sizeof(b1)),
+		       human_size(d.queued[i], b2, sizeof(b2)));
+	}
+	for (i = 0; i < 2; i++)
+		printf("end %d     %s\n", i, endpoint_words(&d.ep[i], b3, sizeof(b3)));
 	return 0;
+}
+
+int cmd_clean(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ 0 }
+	};
+	struct shmq_seg_info *v;
+	size_t n, i;
+	int dry = 0, failed = 0, found = 0, c, r;
+
+	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+		if (c == 'n')
+			dry = 1;
+		else
+			usage_error("unknown option");
+	}
+	if (optind != argc)
+		usage_error("takes no arguments");
+	r = shmq_seg_list(&v, &n);
+	if (r)
+		return fail("cannot list segments: %s", shmq_strerror(r));
+	for (i = 0; i < n; i++) {
+		struct shmq_desc d;
+		char what[128];
+
+		if (shmq_describe(v[i].shmid, &d) || !d.stale)
+			continue;
+		found++;
+		shmq_words(&d, 0, what, sizeof(what));
+		if (dry) {
+			printf("would remove id:%d (%s)\n", v[i].shmid, what);
+			continue;
+		}
+		r = shmq_seg_remove(v[i].shmid);
+		if (r == 0)
+			printf("removed id:%d (%s)\n", v[i].shmid, what);
+		else
+			failed |= fail("id:%d: %s", v[i].shmid,
+				       r == -EPERM ? "permission denied" : shmq_strerror(r));
+	}
+	if (!found)
+		printf("no stale shmq segments\n");
+	free(v);
+	return failed;
 }
 
 static int remove_one(const char *text, int force)

@@ -1,0 +1,33 @@
+# ls and stat recognise shmq channels (kind, name, ends, rings), and clean
+# removes the segment of a creator that died waiting, and nothing else.
+. tests/lib/tap.sh
+name=$(tname lsq)
+# A creator that waits for a peer; we kill it to leave a stale segment.
+$BUILD/helpers/open_and_wait "$name" &
+pid=$!
+for i in $(seq 1 100); do $SHMQ stat "$name" >/dev/null 2>&1 && break; sleep 0.05; done
+out=$($SHMQ ls)
+like "$out" "channel '$name', pair" "ls shows the waiting channel's kind and name"
+out=$($SHMQ stat "$name")
+like "$out" "^shmq *channel '$name', pair" "stat: the kind and name"
+like "$out" "^end 0 *pid $pid (alive)" "stat: endpoint 0 is the live creator"
+like "$out" "^end 1 *free" "stat: endpoint 1 is free"
+like "$out" "^ring 0>1 *1 MiB, 0 B queued" "stat: the rings"
+json=$($SHMQ stat "$name" --json)
+like "$json" "\"name\":\"$name\"" "stat --json: the name"
+like "$json" '"lifetime":"pair"' "stat --json: the lifetime"
+out=$($SHMQ clean --dry-run)
+is "$out" "no stale shmq segments" "clean leaves a live creator's channel alone"
+
+kill -9 $pid; wait $pid 2>/dev/null
+like "$($SHMQ ls)" "stale: creator died waiting" "after kill -9, ls calls it stale"
+$SHMQ create "$name-plain" --size 4K >/dev/null
+out=$($SHMQ clean --dry-run)
+like "$out" "would remove id:.*'$name'" "clean --dry-run names it"
+$SHMQ stat "$name" >/dev/null 2>&1; is "$?" 0 "  and removes nothing"
+out=$($SHMQ clean)
+like "$out" "removed id:.*'$name'" "clean removes it"
+$SHMQ stat "$name" >/dev/null 2>&1; is "$?" 1 "  it is gone"
+$SHMQ stat "$name-plain" >/dev/null 2>&1; is "$?" 0 "  a plain segment is left alone"
+$SHMQ rm "$name-plain"
+done_testing
