@@ -11,8 +11,10 @@
 #ifndef SHMQ_H
 #define SHMQ_H
 
+#include <errno.h>	/* results are -errno: -EPIPE, -EAGAIN, ... */
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -179,7 +181,8 @@ enum shmq_wait_mode {
 
 #define SHMQ_PERSISTENT 0x1u	/* the segment outlives the pair */
 #define SHMQ_INTERRUPTIBLE 0x2u	/* blocking calls return -EINTR when a
-				 * signal handler runs (else they resume) */
+				 * signal handler interrupts their sleep
+				 * (else they resume); see also .stop */
 #define SHMQ_HUGEPAGES 0x4u	/* try SHM_HUGETLB, fall back quietly */
 /*
  * Persistent channels: take endpoint 0 (the creator's side) or 1.  Each
@@ -218,6 +221,13 @@ struct shmq_options {
 	/* If set, a failed open writes one line saying why here. */
 	char *errbuf;
 	size_t errbuf_size;
+	/*
+	 * If set, blocking calls (open's wait for the peer included) return
+	 * -EINTR within 50 ms of *stop becoming nonzero.  Point it at the flag
+	 * a signal handler sets: a signal that arrives while no call is
+	 * asleep interrupts nothing, but the flag is seen.
+	 */
+	const volatile sig_atomic_t *stop;
 };
 
 int shmq_open(const char *address, const struct shmq_options *options,

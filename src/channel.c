@@ -584,6 +584,8 @@ static int wait_for_joiner(struct shmq *q, const struct shmq_options *o,
 			break;
 		if (now >= deadline)
 			r = -ETIMEDOUT;
+		else if (shmq_stopped(&q->waiter))
+			r = -EINTR;
 		else if (shmq_futex_wait(&h->join_seq, key,
 					 deadline < now + SHMQ_CHECK_INTERVAL_NS ?
 					 deadline : now + SHMQ_CHECK_INTERVAL_NS) == -EINTR &&
@@ -871,6 +873,7 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 	q->waiter.policy = o ? o->wait : SHMQ_WAIT_HYBRID;
 	q->waiter.spin_ns = o && o->spin_ns ? o->spin_ns : DEFAULT_SPIN_NS;
 	q->waiter.interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
+	q->waiter.stop = o ? o->stop : NULL;
 
 	for (;;) {
 		int shmid;
@@ -878,6 +881,10 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 		if (shmq_now_ns() >= deadline) {
 			explain(o, "no peer arrived in time");
 			r = -ETIMEDOUT;
+			break;
+		}
+		if (shmq_stopped(&q->waiter)) {
+			r = -EINTR;
 			break;
 		}
 		r = shmq_seg_open(&a, &shmid);

@@ -95,6 +95,8 @@ int shmq_wait(struct shmq_ec *ec, const struct shmq_waiter *w,
 		now = shmq_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
+		if (shmq_stopped(w))
+			return -EINTR;
 		if (now >= next_check && now < spin_end) {
 			ops->check(ops->arg);
 			next_check = now + SHMQ_CHECK_INTERVAL_NS;
@@ -118,9 +120,9 @@ int shmq_wait(struct shmq_ec *ec, const struct shmq_waiter *w,
 			shmq_store_relaxed(&ec->waiting, 0);
 			return r > 0 ? 0 : r;
 		}
-		if (now >= deadline) {
+		if (now >= deadline || shmq_stopped(w)) {
 			shmq_store_relaxed(&ec->waiting, 0);
-			return -ETIMEDOUT;
+			return now >= deadline ? -ETIMEDOUT : -EINTR;
 		}
 		r = shmq_futex_wait(&ec->seq, key, min64(deadline, next_check));
 		if (r == -EINTR && w->interruptible) {

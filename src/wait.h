@@ -19,6 +19,7 @@
 #ifndef SHMQ_WAIT_H
 #define SHMQ_WAIT_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "atomics.h"
@@ -38,7 +39,13 @@ struct shmq_waiter {
 	int policy;		/* enum shmq_wait_mode */
 	int interruptible;	/* return -EINTR when a signal handler ran */
 	int64_t spin_ns;
+	const volatile sig_atomic_t *stop;	/* -EINTR once nonzero */
 };
+
+static inline int shmq_stopped(const struct shmq_waiter *w)
+{
+	return w->stop && *w->stop;
+}
 
 void shmq_ec_wake(struct shmq_ec *ec);
 
