@@ -100,7 +100,7 @@ tsan:
 	BUILD=build/tsan prove -f --exec tests/run $(TSAN_TESTS)
 
 demo: all
-	$(CLI) ls
+	@$(CLI) demo
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -63,12 +63,57 @@ void json_bool(struct json *j, const char *key, int v);
 void json_null(struct json *j, const char *key);
 void json_end(struct json *j);
 
+/*
+ * Signals: SIGINT, SIGTERM and SIGHUP set cli_signal (no SA_RESTART, so
+ * blocking calls return); SIGPIPE is ignored, so writes fail with EPIPE.
+ */
+#include <signal.h>
+extern volatile sig_atomic_t cli_signal;
+void catch_signals(void);
+/* The status a command should exit with after cli_signal: 128 + signal. */
+int signal_status(void);
+
+/* Options every channel command shares. */
+struct chan_opts {
+	int wait;		/* enum shmq_wait_mode */
+	int64_t timeout_ns;	/* for the peer and for each wait; <0 forever */
+	size_t capacity;	/* both directions; 0: default */
+	int persistent;
+};
+#define CHAN_OPTS_INIT { SHMQ_WAIT_HYBRID, -1, 0, 0 }
+/* getopt_long entries and their handling, shared by send/recv/ping/pong. */
+#define CHAN_LONGOPTS \
+	{ "spin", no_argument, NULL, 0x100 }, \
+	{ "block", no_argument, NULL, 0x101 }, \
+	{ "hybrid", no_argument, NULL, 0x102 }, \
+	{ "timeout", required_argument, NULL, 0x103 }, \
+	{ "capacity", required_argument, NULL, 0x104 }, \
+	{ "persistent", no_argument, NULL, 0x105 }
+int chan_option(struct chan_opts *co, int c, const char *arg);
+#define CHAN_OPTS_HELP \
+	"      --spin          never sleep while waiting (lowest latency)\n" \
+	"      --block         sleep at once while waiting (lowest CPU)\n" \
+	"      --hybrid        spin briefly, then sleep (the default)\n" \
+	"      --timeout T     give up on a peer or a wait after T (100ms, 2s, ...)\n" \
+	"      --capacity N    ring size each way when creating (default 1M)\n" \
+	"      --persistent    a channel that outlives both ends\n"
+/* Open @addr; on failure print one line and return NULL. */
+shmq_t *open_channel(const char *addr, const struct chan_opts *co);
+/* One line for a channel error after @count messages; returns 1. */
+int channel_failure(const char *addr, const char *verb, int err,
+		    unsigned long long count);
+
 /* The subcommands, one group per file. */
 int cmd_ls(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_pong(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 
 

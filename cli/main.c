@@ -12,8 +12,180 @@
 #include "cli.h"
 
 const char *cli_cmd = NULL;
+volatile sig_atomic_t cli_signal;
+
+static void on_signal(int sig)
+{
+	cli_signal = sig;
+}
+
+void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: let waits return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int signal_status(void)
+{
+	return 128 + (cli_signal ? cli_signal : SIGINT);
+}
+
+int chan_option(struct chan_opts *co, int c, const char *arg)
+{
+	uint64_t n;
+
+	switch (c) {
+	case 0x100:
+		co->wait = SHMQ_WAIT_SPIN;
+		return 1;
+	case 0x101:
+		co->wait = SHMQ_WAIT_BLOCK;
+		return 1;
+	case 0x102:
+		co->wait = SHMQ_WAIT_HYBRID;
+		return 1;
+	case 0x103:
+		if (parse_duration(arg, &co->timeout_ns))
+			usage_error("invalid timeout '%s' (such as 500ms, 2s, 1.5)", arg);
+		return 1;
+	case 0x104:
+		if (parse_size(arg, &n) || n < SHMQ_MIN_CAPACITY || n > SHMQ_MAX_CAPACITY)
+			usage_error("invalid capacity '%s' (4K to 1G)", arg);
+		co->capacity = (size_t)n;
+		return 1;
+	case 0x105:
+		co->persistent = 1;
+		return 1;
+	}
+	return 0;
+}
+
+shmq_t *open_channel(const char *addr, const struct chan_opts *co)
+{
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_t *q;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.wait = co->wait;
+	o.flags = SHMQ_INTERRUPTIBLE | (co->persistent ? SHMQ_PERSISTENT : 0);
+	o.send_capacity = o.recv_capacity = co->capacity;
+	if (co->timeout_ns >= 0)
+		o.open_timeout_ms = co->timeout_ns / 1000000 ? co->timeout_ns / 1000000 : 1;
+	o.errbuf = err;
+	o.errbuf_size = sizeof(err);
+	o.stop = &cli_signal;
+	r = shmq_open(addr, &o, &q);
+	if (r == 0)
+		return q;
+	if (r == -EINTR)
+		return NULL;	/* the caller exits with the signal's status */
+	if (r == -ETIMEDOUT) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "%.3g s", co->timeout_ns / 1e9);
+		fail("%s: no peer arrived within %s", addr, t);
+	} else if (r == -EACCES && err[0]) {
+		fail("%s: refused: %s", addr, err);
+	} else {
+		fail("%s: %s", addr, err[0] ? err : shmq_strerror(r));
+	}
+	return NULL;
+}
+
+int channel_failure(const char *addr, const char *verb, int err,
+		    unsigned long long count)
+{
+	const char *what;
+
+	switch (err) {
+	case -EPIPE:
+		what = "the peer closed the channel";
+		break;
+	case -ECONNRESET:
+		what = "the peer died";
+		break;
+	case -ECONNABORTED:
+		what = "the peer gave up (abandoned the channel)";
+		break;
+	case -ETIMEDOUT:
+		what = "timed out";
+		break;
+	default:
+		what = shmq_strerror(err);
+	}
+	return fail("%s: %s (after %llu message%s %s)", addr, what, count,
+		    count == 1 ? "" : "s", verb);
+}
 
 static const struct cmd cmds[] = {
+	{ "send", cmd_send, "[OPTIONS] ADDR [MSG...]",
+	  "send the arguments, or stdin, as messages",
+	  "Sends each MSG as a message; without any, reads stdin: one message per\n"
+	  "line, or per NUL-terminated record with -0, or a byte-exact stream in\n"
+	  "chunks with --raw.  Closes the channel at the end, so the receiver sees\n"
+	  "the end of the stream.  Either side may start first.\n"
+	  "Exit status: 0 when everything was sent; 1 if the peer closed, died or\n"
+	  "gave up first; 128+N after signal N (the receiver is told).\n"
+	  "\n"
+	  "  -0, --null          stdin holds NUL-terminated records\n"
+	  "  -r, --raw           stdin is a byte stream, sent in chunks\n"
+	  CHAN_OPTS_HELP },
+	{ "recv", cmd_recv, "[OPTIONS] ADDR",
+	  "write received messages to stdout",
+	  "Writes each message and a newline (a NUL with -0, nothing with --raw)\n"
+	  "to stdout until the sender closes.  Every message committed before the\n"
+	  "sender ended is written before recv reports how it ended.\n"
+	  "Exit status: 0 at the end of the stream (or after COUNT messages); 1 if\n"
+	  "the sender died or gave up, or on a timeout; 128+N after signal N.\n"
+	  "\n"
+	  "  -n, --count COUNT   stop after COUNT messages\n"
+	  "  -0, --null          end each message with a NUL\n"
+	  "  -r, --raw           write the bytes only (for send --raw)\n"
+	  CHAN_OPTS_HELP },
+	{ "ping", cmd_ping, "[OPTIONS] ADDR",
+	  "measure round trips to a pong",
+	  "Sends a message, waits for the answer and checks it, like ping(8):\n"
+	  "one line per round when there is an interval, and always a summary with\n"
+	  "the minimum, median, 99th, 99.9th percentile and maximum round trip\n"
+	  "time, and the rate.  Ctrl-C stops it (with the summary).\n"
+	  "\n"
+	  "  -c, --count N       N round trips (default: until interrupted)\n"
+	  "  -s, --size N        message size in bytes (default 64)\n"
+	  "  -i, --interval T    pause between rounds (default 1s; 0: flood)\n"
+	  "  -t, --text          send \"ping\" and expect \"pong\"\n"
+	  "      --show N        print the first N rounds as a conversation\n"
+	  "  -q, --quiet         the summary only\n"
+	  "  -C, --classic       the classic recipe's raw protocol (ADDR defaults to\n"
+	  "                      ftok:/tmp/example:42; 100 rounds, then \"end\")\n"
+	  CHAN_OPTS_HELP },
+	{ "pong", cmd_pong, "[OPTIONS] ADDR",
+	  "answer every message (\"ping\" with \"pong\")",
+	  "Answers each message with itself, or \"ping\" with \"pong\", until\n"
+	  "the pinger closes.\n"
+	  "\n"
+	  "  -C, --classic       the classic recipe's raw protocol: answer \"ping\"\n"
+	  "                      with \"pong\" in a 20-byte segment; on \"end\",\n"
+	  "                      remove it and its ftok file (ADDR defaults to\n"
+	  "                      ftok:/tmp/example:42)\n"
+	  "  -v, --verbose       say how many were answered\n"
+	  CHAN_OPTS_HELP },
+	{ "demo", cmd_demo, "[--rounds N] [--count M]",
+	  "the classic ping-pong, done right, explained step by step",
+	  "Starts a pong process and a ping process on a fresh channel, runs the\n"
+	  "classic example's 100 rounds, then a million 1 KiB round trips, then\n"
+	  "shows that no segment is left.\n"
+	  "\n"
+	  "  -r, --rounds N      rounds of the classic exchange (default 100)\n"
+	  "  -c, --count M       fast round trips (default 1000000)\n" },
 	{ "ls", cmd_ls, "[--json]",
 	  "list every shared memory segment on the host",
 	  "Lists every System V shared memory segment, as ipcs -m does, with the\n"
