@@ -57,6 +57,7 @@ struct shmq {
 	int shut;		/* we shut down sending: kept here, never read
 				 * back from the shared flag anyone can write */
 	struct shmq_waiter waiter;
+	size_t last_len;	/* of the last record received: poll spacing */
 	uint64_t instance;
 
 	/* The record a wait's ready() found, for the caller to use. */
@@ -200,6 +201,29 @@ static int ready_recv(void *arg)
 	return r;
 }
 
+/* Spinning: the ring alone (see struct shmq_wait_ops). */
+static int poll_recv(void *arg)
+{
+	struct shmq_side *sd = arg;
+	struct shmq *q = sd->q;
+	int r = shmq_ring_peek(&q->rx, &q->pk_buf, &q->pk_len);
+
+	if (r == -EAGAIN)
+		return 0;
+	return r ? poison(q) : 1;
+}
+
+static int poll_send(void *arg)
+{
+	struct shmq_side *sd = arg;
+	struct shmq *q = sd->q;
+	int r = shmq_ring_reserve(&q->tx, q->want_len, &q->rs_buf);
+
+	if (r == -EAGAIN)
+		return 0;
+	return r == -EBADMSG ? poison(q) : r ? r : 1;
+}
+
 static int ready_send(void *arg)
 {
 	struct shmq_side *sd = arg;
@@ -223,7 +247,7 @@ static int ready_send(void *arg)
 static int reserve(struct shmq *q, size_t len, void **buf, int64_t timeout_ns)
 {
 	struct shmq_side *sd = &q->side[SEND];
-	struct shmq_wait_ops ops = { ready_send, check_peer, sd };
+	struct shmq_wait_ops ops = { ready_send, check_peer, sd, poll_send };
 	int r;
 
 	if ((r = poisoned(q)))
@@ -321,10 +345,19 @@ SHMQ_API int shmq_try_send(shmq_t *q, const void *buf, size_t len)
 /* Receive side                                                        */
 /* ------------------------------------------------------------------ */
 
+/* Hand freed space to the producer, and wake it if it waits for some. */
+static void publish(struct shmq *q)
+{
+	if (!shmq_ring_unpublished(&q->rx))
+		return;
+	shmq_ring_publish(&q->rx);
+	shmq_ec_notify(&q->rx.ctl->space);
+}
+
 static int next_record(struct shmq *q, int64_t timeout_ns)
 {
 	struct shmq_side *sd = &q->side[RECV];
-	struct shmq_wait_ops ops = { ready_recv, check_peer, sd };
+	struct shmq_wait_ops ops = { ready_recv, check_peer, sd, poll_recv };
 	int r;
 
 	if ((r = poisoned(q)))
@@ -332,13 +365,21 @@ static int next_record(struct shmq *q, int64_t timeout_ns)
 	r = shmq_ring_peek(&q->rx, &q->pk_buf, &q->pk_len);
 	if (r != -EAGAIN)
 		return r ? poison(q) : 0;
+	/* Nothing to read: give back the space before waiting, or returning. */
+	publish(q);
 	if (timeout_ns == 0) {
 		/* A call made after the peer died learns it now. */
 		check_peer(sd);
 		r = ready_recv(sd);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
-	return shmq_wait(&q->rx.ctl->data, &q->waiter, &ops, shmq_deadline(timeout_ns));
+	{
+		struct shmq_waiter w = q->waiter;
+
+		w.pauses = shmq_pauses_for(q->last_len);
+		r = shmq_wait(&q->rx.ctl->data, &w, &ops, shmq_deadline(timeout_ns));
+	}
+	return r;
 }
 
 SHMQ_API int shmq_peek(shmq_t *q, const void **buf, size_t *len, int64_t timeout_ns)
@@ -347,6 +388,7 @@ SHMQ_API int shmq_peek(shmq_t *q, const void **buf, size_t *len, int64_t timeout
 
 	if (r)
 		return r;
+	q->last_len = q->pk_len;
 	*buf = q->pk_buf;
 	*len = q->pk_len;
 	return 0;
@@ -359,8 +401,7 @@ SHMQ_API int shmq_release(shmq_t *q)
 	if ((n = poisoned(q)))
 		return n;
 	n = shmq_ring_release(&q->rx);
-	if (n)
-		shmq_ec_notify(&q->rx.ctl->space);
+	publish(q);
 	return n;
 }
 
@@ -372,6 +413,7 @@ SHMQ_API int shmq_recv_timed(shmq_t *q, void *buf, size_t size, size_t *len,
 	if (r)
 		return r;
 	*len = q->pk_len;
+	q->last_len = q->pk_len;
 	if (q->pk_len > size) {
 		/* Leave it queued: the caller retries with a bigger buffer. */
 		shmq_ring_rewind(&q->rx);
@@ -379,7 +421,16 @@ SHMQ_API int shmq_recv_timed(shmq_t *q, void *buf, size_t size, size_t *len,
 	}
 	memcpy(buf, q->pk_buf, q->pk_len);
 	shmq_ring_release(&q->rx);
-	shmq_ec_notify(&q->rx.ctl->space);
+	/*
+	 * A pair publishes lazily: the producer looks at head only when the
+	 * ring seems full, so an eighth of the ring at a time is enough, and
+	 * everything is published before this end waits (next_record).  That
+	 * saves a store and a full barrier per message.  A persistent channel
+	 * publishes every message, so a crash re-delivers only what was never
+	 * received.
+	 */
+	if (q->persistent || shmq_ring_unpublished(&q->rx) >= q->rx.cap / 8)
+		publish(q);
 	return 0;
 }
 
@@ -938,6 +989,7 @@ static int leave(struct shmq *q, unsigned how)
 
 	/* What was reserved and not committed is never delivered. */
 	shmq_ring_discard(&q->tx);
+	publish(q);
 	/*
 	 * Our word goes from "attached" to "closed"/"abandoned" only if it
 	 * is still ours (a persistent slot may have been taken over if we

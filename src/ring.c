@@ -91,7 +91,7 @@ int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
 	}
 	r->tail = r->committed = end;
 	r->head_cache = head;
-	r->head = r->released = head;
+	r->head = r->released = r->published = head;
 	return 0;
 }
 
@@ -236,16 +236,21 @@ int shmq_ring_release(struct shmq_ring *r)
 {
 	uint32_t n = r->npeeked;
 
-	if (r->head == r->released)
-		return 0;
+	r->released = r->head;
+	r->npeeked = 0;
+	return (int)n;
+}
+
+void shmq_ring_publish(struct shmq_ring *r)
+{
+	if (r->published == r->released)
+		return;
 	/*
 	 * Release: our reads of the records are complete before the
 	 * producer may overwrite them (its acquire load of head).
 	 */
-	shmq_store_release(&r->ctl->head, r->head);
-	r->released = r->head;
-	r->npeeked = 0;
-	return (int)n;
+	shmq_store_release(&r->ctl->head, r->released);
+	r->published = r->released;
 }
 
 void shmq_ring_rewind(struct shmq_ring *r)

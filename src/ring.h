@@ -96,7 +96,8 @@ struct shmq_ring {
 
 	/* Consumer side. */
 	uint64_t head;		/* just past the last record peeked */
-	uint64_t released;	/* the head last published */
+	uint64_t released;	/* just past the last record released */
+	uint64_t published;	/* the head last stored for the producer */
 	uint32_t npeeked;
 };
 
@@ -151,8 +152,18 @@ void shmq_ring_discard(struct shmq_ring *r);
 
 /* Consumer.  peek: 0, -EAGAIN (empty), -EBADMSG. */
 int shmq_ring_peek(struct shmq_ring *r, const void **buf, size_t *len);
-/* Free every peeked record with one release store; returns the count. */
+/*
+ * Free every peeked record; returns the count.  Publishing is separate:
+ * until shmq_ring_publish() the producer cannot reuse the space.
+ */
 int shmq_ring_release(struct shmq_ring *r);
+/* Tell the producer what was released, with one release store. */
+void shmq_ring_publish(struct shmq_ring *r);
+/* Bytes released but not yet published. */
+static inline uint64_t shmq_ring_unpublished(const struct shmq_ring *r)
+{
+	return r->released - r->published;
+}
 /* Peek again from the first unreleased record. */
 void shmq_ring_rewind(struct shmq_ring *r);
 

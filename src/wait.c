@@ -67,7 +67,7 @@ int shmq_wait(struct shmq_ec *ec, const struct shmq_waiter *w,
 {
 	int64_t now = shmq_now_ns();
 	int64_t spin_end, next_check;
-	uint32_t i;
+	uint32_t i, j, pauses = w->pauses ? w->pauses : 1;
 	int r;
 
 	switch (w->policy) {
@@ -84,12 +84,16 @@ int shmq_wait(struct shmq_ec *ec, const struct shmq_waiter *w,
 	/* The first check comes when spinning ends, or soon while spinning. */
 	next_check = min64(spin_end, now + SHMQ_CHECK_INTERVAL_NS);
 
-	/* Spin: no system calls, a clock read every 64 rounds. */
+	/*
+	 * Spin: no system calls; every 64 rounds, a clock read and a look at
+	 * everything that may end the wait.
+	 */
 	for (i = 1; now < spin_end; i++) {
-		r = ops->ready(ops->arg);
+		r = (i % 64 && ops->poll) ? ops->poll(ops->arg) : ops->ready(ops->arg);
 		if (r)
 			return r > 0 ? 0 : r;
-		shmq_cpu_relax();
+		for (j = 0; j < pauses; j++)
+			shmq_cpu_relax();
 		if (i % 64)
 			continue;
 		now = shmq_now_ns();

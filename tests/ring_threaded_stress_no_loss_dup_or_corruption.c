@@ -114,7 +114,7 @@ static void *producer(void *arg)
 	struct shared *sh = arg;
 	struct shmq_ring r;
 	struct side s = { &r, 0 };
-	struct shmq_wait_ops ops = { can_reserve, noop_check, &s };
+	struct shmq_wait_ops ops = { can_reserve, noop_check, &s, NULL };
 	uint64_t n = 0;
 	int pending = 0;
 
@@ -162,7 +162,7 @@ static void *consumer(void *arg)
 	struct shared *sh = arg;
 	struct shmq_ring r;
 	struct side s = { &r, 0 };
-	struct shmq_wait_ops ops = { can_peek, noop_check, &s };
+	struct shmq_wait_ops ops = { can_peek, noop_check, &s, NULL };
 	unsigned char *want = malloc(2048);
 	uint64_t n = 0;
 	int held = 0;
@@ -180,6 +180,7 @@ static void *consumer(void *arg)
 		if (e == -EAGAIN) {
 			if (held) {
 				shmq_ring_release(&r);
+				shmq_ring_publish(&r);
 				shmq_ec_notify(&sh->ctl->space);
 				held = 0;
 			}
@@ -198,11 +199,13 @@ static void *consumer(void *arg)
 		n++;
 		if (++held >= sh->batch) {
 			shmq_ring_release(&r);
+			shmq_ring_publish(&r);
 			shmq_ec_notify(&sh->ctl->space);
 			held = 0;
 		}
 	}
 	shmq_ring_release(&r);
+	shmq_ring_publish(&r);
 	shmq_ec_notify(&sh->ctl->space);
 	sh->received = n;
 	free(want);
