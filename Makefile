@@ -43,8 +43,16 @@ LDLIBS := -lpthread -lrt
 
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-CLI_SRCS := $(wildcard cli/*.c)
+CLI_SRCS := $(wildcard cli/*.c bench/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+
+# ZeroMQ is an optional benchmark peer: used when its headers are here.
+HAVE_ZMQ := $(shell printf '\043include <zmq.h>\nint main(void){return 0;}' | \
+	$(CC) -x c - -o /dev/null -lzmq >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_ZMQ),1)
+BENCH_CFLAGS := -DHAVE_ZMQ
+BENCH_LIBS := -lzmq
+endif
 
 SONAME := libshmq.so.$(VERSION_MAJOR)
 SHLIB := $(BUILD)/libshmq.so.$(VERSION)
@@ -58,9 +66,10 @@ TESTS := $(sort $(TEST_C) $(wildcard tests/*.sh) $(wildcard tests/*.py))
 
 all: $(SHLIB) $(STLIB) $(CLI)
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h)
+# -MMD: each object depends on exactly the headers it includes.
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(if $(filter src/%,$<),$(LIB_CFLAGS),$(APP_CFLAGS)) -c -o $@ $<
+	$(CC) $(if $(filter src/%,$<),$(LIB_CFLAGS),$(APP_CFLAGS) $(BENCH_CFLAGS)) -MMD -MP -c -o $@ $<
 
 $(SHLIB): $(LIB_OBJS) src/libshmq.map
 	$(CC) $(BASE_CFLAGS) -shared -Wl,-soname,$(SONAME) \
@@ -76,11 +85,11 @@ $(STLIB): $(LIB_OBJS)
 # The command links the archive, so it runs from anywhere without
 # LD_LIBRARY_PATH; it still uses nothing but include/shmq.h.
 $(CLI): $(CLI_OBJS) $(STLIB)
-	$(CC) $(BASE_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS)
+	$(CC) $(BASE_CFLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDLIBS) $(BENCH_LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(STLIB) tests/tap.h
+$(BUILD)/tests/%: tests/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(STLIB) $(LDLIBS)
 
 $(BUILD)/helpers/%: tests/helpers/%.c $(STLIB)
 	@mkdir -p $(dir $@)
@@ -102,6 +111,26 @@ tsan:
 demo: all
 	@$(CLI) demo
 
+# The benchmark, kept: bench/results/DATE-HOST.{json,csv,md}.
+RESULT := bench/results/$(shell date +%Y-%m-%d)-$(shell hostname -s 2>/dev/null || hostname)
+bench: all
+	@mkdir -p bench/results
+	$(CLI) bench --save $(RESULT)
+
+# A chart of the newest results, if gnuplot is installed.
+bench-report:
+	@latest=$$(ls -t bench/results/*.csv 2>/dev/null | head -1); \
+	if [ -z "$$latest" ]; then echo "no results yet: run make bench first"; exit 1; fi; \
+	if ! command -v gnuplot >/dev/null; then \
+		echo "gnuplot is not installed: no chart (apt install gnuplot-nox); the tables are in $${latest%.csv}.md"; \
+		exit 0; fi; \
+	awk -F, 'NR > 1 && $$4 == 1024 && $$5 == "ok" { if ($$3 == "ping-pong") pp[$$1] = $$7; \
+		if ($$3 == "stream") st[$$1] = $$7; if (!($$1 in seen)) { seen[$$1] = 1; order[n++] = $$1 } } \
+		END { for (i = 0; i < n; i++) print order[i] "," (pp[order[i]] ? pp[order[i]] : 1) "," (st[order[i]] ? st[order[i]] : 1) }' \
+		"$$latest" > "$${latest%.csv}.dat"; \
+	gnuplot -e "data='$${latest%.csv}.dat'; out='$${latest%.csv}.png'; title='$$(basename $${latest%.csv})'" bench/plot.gp && \
+	rm -f "$${latest%.csv}.dat" && echo "wrote $${latest%.csv}.png"
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
@@ -122,5 +151,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests test tsan demo install clean
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
+
+.PHONY: all tests test tsan demo bench bench-report install clean
 .DELETE_ON_ERROR:

@@ -114,6 +114,7 @@ int cmd_recv(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_pong(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 
 

@@ -186,6 +186,32 @@ static const struct cmd cmds[] = {
 	  "\n"
 	  "  -r, --rounds N      rounds of the classic exchange (default 100)\n"
 	  "  -c, --count M       fast round trips (default 1000000)\n" },
+	{ "bench", cmd_bench, "[OPTIONS]",
+	  "measure shmq against kernel IPC, side by side",
+	  "Measures every transport in the same run, on this machine: shmq in its\n"
+	  "three wait modes, the naive shared-memory methods (spinflag, classic),\n"
+	  "pipes, unix and TCP sockets, SysV and POSIX message queues, ZeroMQ when\n"
+	  "built with it, and the floor (one cache line between two processes; for\n"
+	  "streaming, one process's memcpy).  Each measurement forks two processes\n"
+	  "pinned to two CPUs, warms up, repeats and reports the median; every\n"
+	  "message is verified.  The default suite takes well under a minute.\n"
+	  "\n"
+	  "  -s, --size LIST        message sizes, 8 B to 1 MiB (default 1K)\n"
+	  "  -m, --mode LIST        pingpong, stream, wake, idle or all\n"
+	  "                         (default pingpong,stream)\n"
+	  "  -t, --transports LIST  which transports (--list names them)\n"
+	  "  -S, --seconds T        length of a repetition (default 0.15)\n"
+	  "  -c, --count N          messages per repetition instead\n"
+	  "  -r, --reps N           repetitions (default 5)\n"
+	  "  -p, --pin A,B          CPUs for the two processes (default 0,1)\n"
+	  "      --no-pin           let the scheduler place them\n"
+	  "  -I, --idle-seconds T   how long the idle receiver waits (default 1)\n"
+	  "  -j, --json             results as JSON\n"
+	  "  -C, --csv              results as CSV\n"
+	  "  -M, --markdown         results as Markdown tables\n"
+	  "  -O, --save PREFIX      also write PREFIX.json, .csv and .md\n"
+	  "      --capacity N       shmq's ring size (default: the library's, 1M)\n"
+	  "  -l, --list             list the transports\n" },
 	{ "ls", cmd_ls, "[--json]",
 	  "list every shared memory segment on the host",
 	  "Lists every System V shared memory segment, as ipcs -m does, with the\n"

@@ -1,0 +1,57 @@
+# shmq bench, tiny counts, every transport and mode: each measurement
+# verified its messages (or was skipped with a reason, never failed), the
+# JSON parses, the table has a row per transport.  Correctness only: no
+# figure here is compared with anything.
+. tests/lib/tap.sh
+tmp=$(mktemp -d /tmp/shmq-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+B="timeout -k 5 120 $SHMQ bench --count 200 --reps 2 --idle-seconds 50ms"
+
+$B --mode all --json > "$tmp/all.json" 2> "$tmp/err"
+is "$?" 0 "bench --mode all --json: exit 0 (no measurement failed)"
+out=$(perl -MJSON::PP -e '
+	local $/; my $d = decode_json(<STDIN>);
+	my (%seen, @bad, $ok, $skip);
+	for my $r (@{$d->{results}}) {
+		$seen{$r->{transport}}++;
+		if ($r->{status} eq "ok") {
+			$ok++;
+			push @bad, "$r->{transport}/$r->{mode}: nothing verified"
+				unless $r->{messages_verified} > 0;
+		} elsif ($r->{status} eq "skipped") {
+			$skip++;
+			push @bad, "$r->{transport}/$r->{mode}: skipped without a reason"
+				unless length $r->{note};
+		} else {
+			push @bad, "$r->{transport}/$r->{mode}: $r->{status}: $r->{note}";
+		}
+	}
+	print join(" ", sort keys %seen), "\n", ($ok // 0), " ok, ", ($skip // 0), " skipped\n";
+	print "BAD: $_\n" for @bad;' < "$tmp/all.json")
+is "$?" 0 "the JSON parses"
+transports=$($SHMQ bench --list | awk '{print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
+is "$(printf '%s\n' "$out" | sed -n 1p)" "$transports" "every transport was measured"
+diag "$(printf '%s\n' "$out" | sed -n 2p)"
+is "$(printf '%s\n' "$out" | grep -c '^BAD')" 0 "every measurement verified its messages, or says why it was skipped"
+printf '%s\n' "$out" | grep '^BAD' | sed 's/^/# /'
+
+$B --mode pingpong,stream --size 8,64K > "$tmp/table" 2>/dev/null
+is "$?" 0 "the table form: exit 0"
+missing=
+for t in $transports; do
+	grep -q "^$t " "$tmp/table" || missing="$missing $t"
+done
+is "$missing" "" "the table has a row for each transport"
+like "$(cat "$tmp/table")" "^msgq .*skipped: messages over msgmax" \
+	"a message queue over its size limit is skipped, saying why"
+like "$(cat "$tmp/table")" "^Streaming, 64 KiB messages" "a table per mode and size"
+
+$B -t shmq-hybrid,pipe --csv > "$tmp/csv" 2>/dev/null
+is "$(head -1 "$tmp/csv" | cut -d, -f1-5)" "transport,kind,mode,size,status" "--csv has a header"
+is "$(grep -c ',ok,' "$tmp/csv")" 4 "  and a row per measurement"
+$B -t shmq-zc -m pingpong --save "$tmp/run" > /dev/null 2>&1
+ok $([ -s "$tmp/run.json" ] && [ -s "$tmp/run.csv" ] && [ -s "$tmp/run.md" ]; echo $?) \
+	"--save writes the JSON, the CSV and the Markdown of one run"
+out=$($SHMQ bench --mode sideways 2>&1); st=$?
+is "$st" 2 "an unknown mode is a usage error"
+done_testing
