@@ -587,7 +587,13 @@ static int create_channel(struct shmq *q, const struct shmq_addr *a,
 	/* Formatting the rings writes every page: the segment is prefaulted. */
 	shmq_ring_format(&h->ring[0], (unsigned char *)p + SHMQ_HDR_SIZE, c0, 0);
 	shmq_ring_format(&h->ring[1], (unsigned char *)p + SHMQ_HDR_SIZE + c0, c1, 0);
-	h->ep[0].owner = q->me;
+	/*
+	 * A pair's creator is endpoint 0.  A persistent channel's creator
+	 * takes the endpoint it asked for: its side must not depend on who
+	 * happened to arrive first.
+	 */
+	q->slot = (h->flags & SHMQ_HDR_PERSISTENT) && o && (o->flags & SHMQ_ENDPOINT1) ? 1 : 0;
+	h->ep[q->slot].owner = q->me;
 	/*
 	 * Last, with release: an opener that reads READY with acquire sees
 	 * every field above.
@@ -597,7 +603,6 @@ static int create_channel(struct shmq *q, const struct shmq_addr *a,
 	q->hdr = h;
 	q->shmid = id;
 	q->key = a->key;
-	q->slot = 0;
 	q->persistent = !!(h->flags & SHMQ_HDR_PERSISTENT);
 	q->cap[0] = c0;
 	q->cap[1] = c1;

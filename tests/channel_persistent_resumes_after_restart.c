@@ -163,5 +163,29 @@ int main(void)
 	shmq_close(q);
 	ok(segment_exists(id), "the segment stays after everyone closed");
 	is_int(shmq_seg_remove(id), 0, "until it is removed");
+
+	/* The creator takes the side it asks for, whoever comes first. */
+	{
+		struct shmq_options o = { 0 };
+		shmq_t *q1, *q0;
+
+		addr = tap_name("side");
+		o.flags = SHMQ_PERSISTENT | SHMQ_ENDPOINT1;
+		r = shmq_open(addr, &o, &q1);
+		is_int(r, 0, "endpoint 1 arriving first creates the channel");
+		shmq_info(q1, &info);
+		is_int(info.slot, 1, "  and is endpoint 1 all the same");
+		o.flags = SHMQ_PERSISTENT | SHMQ_ENDPOINT0;
+		r = shmq_open(addr, &o, &q0);
+		is_int(r, 0, "endpoint 0 arriving second joins");
+		if (!r) {
+			shmq_send(q0, "to 1", 4);
+			r = shmq_recv_timed(q1, buf, sizeof(buf), &len, 1000000000);
+			ok(r == 0 && len == 4, "  and its messages go to endpoint 1");
+			shmq_close(q0);
+		}
+		shmq_close(q1);
+		shmq_seg_remove(info.shmid);
+	}
 	return done_testing();
 }
