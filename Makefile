@@ -28,7 +28,7 @@ BUILD ?= build/asan
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else ifeq ($(SANITIZE),thread)
 BUILD ?= build/tsan
-SAN := -fsanitize=thread
+SAN := -fsanitize=thread -Wno-tsan
 else
 BUILD ?= build
 SAN :=

@@ -403,8 +403,8 @@ int cmd_bench(int argc, char **argv)
 		{ 0 }
 	};
 	struct bench_job base = { 0 };
-	struct plan *plans = calloc(MAX_JOBS, sizeof(*plans));
-	struct bench_result *res = calloc(MAX_JOBS, sizeof(*res));
+	struct plan *plans;
+	struct bench_result *res;
 	char *sizes_s = NULL, *modes_s = NULL, *trans_s = NULL, *save = NULL;
 	int json = 0, csv = 0, md = 0, c, custom = 0, progress_tty = isatty(2);
 	struct machine m;
@@ -414,8 +414,6 @@ int cmd_bench(int argc, char **argv)
 	double t0;
 	struct timespec ts;
 
-	if (!plans || !res)
-		return fail("out of memory");
 	base.seconds = 0.15;
 	base.reps = 5;
 	base.idle_seconds = 1.0;
@@ -495,6 +493,13 @@ int cmd_bench(int argc, char **argv)
 		usage_error("takes no arguments");
 	if (json + csv + md > 1)
 		usage_error("--json, --csv and --markdown are exclusive");
+	plans = calloc(MAX_JOBS, sizeof(*plans));
+	res = calloc(MAX_JOBS, sizeof(*res));
+	if (!plans || !res) {
+		free(plans);
+		free(res);
+		return fail("out of memory");
+	}
 	describe_machine(&m);
 	if (m.cpus < 2 && base.pin[0] >= 0) {
 		base.pin[0] = base.pin[1] = -1;	/* one CPU: nothing to pin apart */
