@@ -79,8 +79,11 @@ struct chan_opts {
 	int64_t timeout_ns;	/* for the peer and for each wait; <0 forever */
 	size_t capacity;	/* both directions; 0: default */
 	int persistent;
+	uid_t trust[16];	/* --trust-uid */
+	size_t ntrust;
+	unsigned mode;		/* 0: the library's 0600 */
 };
-#define CHAN_OPTS_INIT { SHMQ_WAIT_HYBRID, -1, 0, 0 }
+#define CHAN_OPTS_INIT { SHMQ_WAIT_HYBRID, -1, 0, 0, { 0 }, 0, 0 }
 /* getopt_long entries and their handling, shared by send/recv/ping/pong. */
 #define CHAN_LONGOPTS \
 	{ "spin", no_argument, NULL, 0x100 }, \
@@ -88,7 +91,9 @@ struct chan_opts {
 	{ "hybrid", no_argument, NULL, 0x102 }, \
 	{ "timeout", required_argument, NULL, 0x103 }, \
 	{ "capacity", required_argument, NULL, 0x104 }, \
-	{ "persistent", no_argument, NULL, 0x105 }
+	{ "persistent", no_argument, NULL, 0x105 }, \
+	{ "trust-uid", required_argument, NULL, 0x106 }, \
+	{ "mode", required_argument, NULL, 0x107 }
 int chan_option(struct chan_opts *co, int c, const char *arg);
 #define CHAN_OPTS_HELP \
 	"      --spin          never sleep while waiting (lowest latency)\n" \
@@ -96,7 +101,10 @@ int chan_option(struct chan_opts *co, int c, const char *arg);
 	"      --hybrid        spin briefly, then sleep (the default)\n" \
 	"      --timeout T     give up on a peer or a wait after T (100ms, 2s, ...)\n" \
 	"      --capacity N    ring size each way when creating (default 1M)\n" \
-	"      --persistent    a channel that outlives both ends\n"
+	"      --persistent    a channel that outlives both ends\n" \
+	"      --trust-uid UID accept a channel created by UID (repeatable)\n" \
+	"      --mode MODE     permissions when creating (default 0600; 0660 shares\n" \
+	"                      with the group, whose members are then trusted)\n"
 /* Open @addr; on failure print one line and return NULL. */
 shmq_t *open_channel(const char *addr, const struct chan_opts *co);
 /* One line for a channel error after @count messages; returns 1. */

@@ -63,6 +63,20 @@ int chan_option(struct chan_opts *co, int c, const char *arg)
 	case 0x105:
 		co->persistent = 1;
 		return 1;
+	case 0x106:
+		if (parse_uint(arg, UINT32_MAX - 1, &n) || co->ntrust == 16)
+			usage_error("invalid --trust-uid '%s'", arg);
+		co->trust[co->ntrust++] = (uid_t)n;
+		return 1;
+	case 0x107: {
+		char *end;
+		unsigned long m = strtoul(arg, &end, 8);
+
+		if (!*arg || *end || m > 0777 || !(m & 0600))
+			usage_error("invalid --mode '%s' (octal, such as 0660)", arg);
+		co->mode = (unsigned)m;
+		return 1;
+	}
 	}
 	return 0;
 }
@@ -83,6 +97,9 @@ shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 	o.errbuf = err;
 	o.errbuf_size = sizeof(err);
 	o.stop = &cli_signal;
+	o.mode = co->mode;
+	o.trust_uids = co->trust;
+	o.n_trust_uids = co->ntrust;
 	r = shmq_open(addr, &o, &q);
 	if (r == 0)
 		return q;
@@ -94,7 +111,8 @@ shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 		snprintf(t, sizeof(t), "%.3g s", co->timeout_ns / 1e9);
 		fail("%s: no peer arrived within %s", addr, t);
 	} else if (r == -EACCES && err[0]) {
-		fail("%s: refused: %s", addr, err);
+		fail("%s: refused: %s%s", addr, err, strstr(err, "uid is trusted") ?
+		     " (--trust-uid)" : "");
 	} else {
 		fail("%s: %s", addr, err[0] ? err : shmq_strerror(r));
 	}

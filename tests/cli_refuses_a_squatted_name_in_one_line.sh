@@ -1,0 +1,28 @@
+# Another user pre-creates the key of a name, wide open (0666): shmq
+# refuses it and explains why in one line; trusting that user (and the
+# mode) is a deliberate choice on the command line.
+. tests/lib/tap.sh
+runas=$BUILD/helpers/runas
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root to act as uid 65534"; exit 0
+fi
+name=$(tname squat)
+$runas 65534 $SHMQ create "$name" --size 64K --mode 0666 >/dev/null
+is "$?" 0 "uid 65534 creates the key of '$name', mode 0666"
+err=$($SHMQ recv "$name" --timeout 1s 2>&1 >/dev/null); st=$?
+is "$st" 1 "shmq recv refuses it: exit 1"
+is "$(printf '%s\n' "$err" | wc -l | tr -d ' ')" 1 "  with one line"
+like "$err" "refused: segment id [0-9]* was created by uid 65534 .* not by you (uid 0)" \
+	"  that says who created it"
+like "$err" "(--trust-uid)" "  and how to accept it deliberately"
+err=$($SHMQ send "$name" --trust-uid 65534 --timeout 1s hi 2>&1 >/dev/null); st=$?
+is "$st" 1 "trusting uid 65534 alone: still refused"
+like "$err" "mode 0666, which grants more than the 0600 asked for" "  because the mode is wider than asked"
+# Trusted, a zeroed segment at a name's key whose creator is gone is what a
+# shmq creator that died while setting up leaves: it is replaced.
+err=$($SHMQ recv "$name" --trust-uid 65534 --mode 0666 --timeout 300ms 2>&1)
+like "$err" "no peer arrived" \
+	"trusting the uid and the mode: the leftover is replaced by a new channel"
+$SHMQ stat "$name" >/dev/null 2>&1
+is "$?" 1 "  which is removed when nobody comes: nothing is left"
+done_testing
