@@ -102,6 +102,12 @@ tests: $(TEST_BINS) $(HELPER_BINS)
 test: all tests
 	@BUILD=$(BUILD) SAN_CFLAGS="$(SAN)" tests/lib/check-ipcs.sh prove -f --exec tests/run $(TESTS)
 
+# Fault injection: thousands of rounds of kills (make test runs 200).
+TORTURE_ROUNDS ?= 5000
+torture: tests
+	SHMQ_TORTURE_ROUNDS=$(TORTURE_ROUNDS) TEST_TIMEOUT=86400 BUILD=$(BUILD) \
+		tests/lib/check-ipcs.sh prove -v --exec tests/run tests/channel_torture_random_kills.c
+
 TSAN_TESTS := $(wildcard tests/ring_threaded_*.c tests/channel_threaded_*.c)
 
 tsan:
@@ -153,5 +159,5 @@ clean:
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
 
-.PHONY: all tests test tsan demo bench bench-report install clean
+.PHONY: all tests test tsan torture demo bench bench-report install clean
 .DELETE_ON_ERROR:

@@ -16,6 +16,8 @@
 #include "atomics.h"
 #include "ring.h"
 
+void (*shmq_fault_hook)(int where);
+
 static inline uint64_t *hdr_at(const struct shmq_ring *r, uint64_t pos)
 {
 	return (uint64_t *)(void *)(r->data + (pos & r->mask));
@@ -178,6 +180,8 @@ int shmq_ring_commit(struct shmq_ring *r)
 		return 0;
 	/* Zero-ahead: the slot after the batch reads "empty" once it is seen. */
 	shmq_store_relaxed(hdr_at(r, r->tail), 0);
+	if (__builtin_expect(shmq_fault_hook != NULL, 0))
+		shmq_fault_hook(SHMQ_FAULT_COMMIT);
 	/*
 	 * The one store that publishes the whole batch.  Release orders the
 	 * payloads, the later headers and the zero-ahead before it; it pairs
@@ -245,6 +249,8 @@ void shmq_ring_publish(struct shmq_ring *r)
 {
 	if (r->published == r->released)
 		return;
+	if (__builtin_expect(shmq_fault_hook != NULL, 0))
+		shmq_fault_hook(SHMQ_FAULT_PUBLISH);
 	/*
 	 * Release: our reads of the records are complete before the
 	 * producer may overwrite them (its acquire load of head).

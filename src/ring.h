@@ -167,6 +167,16 @@ static inline uint64_t shmq_ring_unpublished(const struct shmq_ring *r)
 /* Peek again from the first unreleased record. */
 void shmq_ring_rewind(struct shmq_ring *r);
 
+/*
+ * Fault injection, for the torture test only: if set, called with
+ * SHMQ_FAULT_COMMIT after a batch is written and before the store that
+ * publishes it, and with SHMQ_FAULT_PUBLISH before the consumer publishes
+ * its head.  Hidden (not in the shared library's ABI); one predictable
+ * branch when unset.
+ */
+enum { SHMQ_FAULT_COMMIT = 1, SHMQ_FAULT_PUBLISH = 2 };
+extern void (*shmq_fault_hook)(int where);
+
 /* Bytes committed and not yet released, as the shared words say. */
 uint64_t shmq_ring_queued(const struct shmq_ring_ctl *ctl);
 
