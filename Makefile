@@ -102,13 +102,45 @@ tests: $(TEST_BINS) $(HELPER_BINS)
 test: all tests
 	@BUILD=$(BUILD) SAN_CFLAGS="$(SAN)" tests/lib/check-ipcs.sh prove -f --exec tests/run $(TESTS)
 
+TSAN_TESTS := $(wildcard tests/ring_threaded_*.c tests/channel_threaded_*.c)
+
 # Fault injection: thousands of rounds of kills (make test runs 200).
 TORTURE_ROUNDS ?= 5000
 torture: tests
 	SHMQ_TORTURE_ROUNDS=$(TORTURE_ROUNDS) TEST_TIMEOUT=86400 BUILD=$(BUILD) \
 		tests/lib/check-ipcs.sh prove -v --exec tests/run tests/channel_torture_random_kills.c
 
-TSAN_TESTS := $(wildcard tests/ring_threaded_*.c tests/channel_threaded_*.c)
+# The fuzzer (clang's libFuzzer, with ASan and UBSan) for FUZZ_SECONDS,
+# starting from fuzz/corpus; what it finds new goes to build/fuzz/found.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) is not installed: skipped"; exit 0; }; \
+	mkdir -p build/fuzz/found && \
+	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -Iinclude -Isrc -o build/fuzz/fuzz_channel \
+		fuzz/fuzz_channel.c $(LIB_SRCS) -lpthread && \
+	build/fuzz/fuzz_channel -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-print_final_stats=1 build/fuzz/found fuzz/corpus 2>&1 | \
+		grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)|Test unit written" ; \
+	test $${PIPESTATUS:-0} = 0
+
+# Seeds for the fuzzer, made by the library itself (checked in).
+corpus: all
+	$(CC) $(APP_CFLAGS) -o build/make_corpus fuzz/make_corpus.c $(STLIB) $(LDLIBS)
+	build/make_corpus fuzz/corpus
+
+# The single-process tests under valgrind's memcheck.
+VALGRIND_TESTS := address_parse_and_ftok_equality ring_units_on_malloc_memory \
+	segment_create_attach_detach_remove segment_stat_reports_every_field \
+	segment_list_shows_created_until_removed fuzz_corpus_replays_cleanly
+valgrind: tests
+	@command -v valgrind >/dev/null || { echo "valgrind is not installed: skipped"; exit 0; }; \
+	for t in $(VALGRIND_TESTS); do \
+		echo "== valgrind $$t"; \
+		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+			$(BUILD)/tests/$$t > /dev/null || { echo "valgrind: $$t is not clean"; exit 1; }; \
+	done; echo "valgrind: all clean"
 
 tsan:
 	$(MAKE) SANITIZE=thread tests
@@ -159,5 +191,5 @@ clean:
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
 
-.PHONY: all tests test tsan torture demo bench bench-report install clean
+.PHONY: all tests test tsan torture fuzz corpus valgrind demo bench bench-report install clean
 .DELETE_ON_ERROR:

@@ -56,6 +56,7 @@ struct shmq {
 	int poisoned;		/* 0, or -EBADMSG for good (either thread) */
 	int shut;		/* we shut down sending: kept here, never read
 				 * back from the shared flag anyone can write */
+	int borrowed;		/* memory we did not map (the fuzzer's) */
 	struct shmq_waiter waiter;
 	size_t last_len;	/* of the last record received: poll spacing */
 	uint64_t instance;
@@ -168,6 +169,8 @@ static void check_peer(void *arg)
 	struct shmq_peer *peer = &sd->peer;
 	uint64_t w = peer_word(sd->q);
 
+	if (sd->q->borrowed)
+		return;	/* no process behind the fuzzer's bytes */
 	if (w != peer->owner && shmq_owner_state(w) == SHMQ_EP_ATTACHED &&
 	    w != SHMQ_OWNER_SEALED &&
 	    (sd->q->persistent || shmq_owner_same(w, peer->owner)))
@@ -667,6 +670,64 @@ static int wait_for_joiner(struct shmq *q, const struct shmq_options *o,
 	return 0;
 }
 
+/*
+ * Is this (private copy of a) header one we can use: ours, this version,
+ * intact, a channel, a possible geometry within @segsz bytes, and made for
+ * address @a (NULL: any)?  0 or -errno, explained.
+ */
+static int check_header(const struct shmq_hdr *copy, uint64_t segsz,
+			const struct shmq_addr *a, int shmid,
+			const struct shmq_options *o)
+{
+	char name[sizeof(copy->name)];
+
+	if (copy->magic != SHMQ_MAGIC) {
+		explain(o, "segment id %d is not a shmq channel", shmid);
+		return -EPROTO;
+	}
+	if (copy->major != SHMQ_LAYOUT_MAJOR) {
+		explain(o, "segment id %d has shmq layout %u.%u; this library "
+			"reads %u.x", shmid, copy->major, copy->minor, SHMQ_LAYOUT_MAJOR);
+		return -EPROTONOSUPPORT;
+	}
+	if (copy->check != shmq_hdr_checksum(copy)) {
+		explain(o, "segment id %d: the header's checksum is wrong", shmid);
+		return -EBADMSG;
+	}
+	if (copy->kind != SHMQ_KIND_CHANNEL) {
+		explain(o, "segment id %d is a shmq segment of another kind (%u)",
+			shmid, copy->kind);
+		return -EPROTOTYPE;
+	}
+	if (copy->hdr_size != SHMQ_HDR_SIZE ||
+	    round_capacity(copy->cap[0]) != copy->cap[0] ||
+	    round_capacity(copy->cap[1]) != copy->cap[1] ||
+	    copy->total_size != SHMQ_HDR_SIZE + copy->cap[0] + copy->cap[1] ||
+	    copy->total_size > segsz) {
+		explain(o, "segment id %d: impossible geometry", shmid);
+		return -EBADMSG;
+	}
+	if (!a)
+		return 0;
+	if ((a->kind == SHMQ_ADDR_NAME &&
+	     (copy->addr_kind != SHMQ_ADDR_NAME ||
+	      strncmp(copy->name, a->name, sizeof(copy->name)))) ||
+	    (a->kind == SHMQ_ADDR_FTOK &&
+	     (copy->addr_kind != SHMQ_ADDR_FTOK || copy->dev != a->dev ||
+	      copy->ino != a->ino || copy->proj != (uint32_t)a->proj))) {
+		memcpy(name, copy->name, sizeof(name));
+		name[sizeof(name) - 1] = '\0';
+		if (copy->addr_kind == SHMQ_ADDR_NAME)
+			explain(o, "key 0x%08x collides: its segment (id %d) belongs "
+				"to the name '%s'", (uint32_t)a->key, shmid, name);
+		else
+			explain(o, "key 0x%08x collides: its segment (id %d) was "
+				"made for another address", (uint32_t)a->key, shmid);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
 enum { JOIN_RETRY = 1, JOIN_AGAIN_NOW = 2 };
 
 /*
@@ -738,43 +799,7 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 
 	/* Copy the header once; check the copy, never the live bytes. */
 	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
-	r = 0;
-	if (copy.magic != SHMQ_MAGIC) {
-		explain(o, "segment id %d is not a shmq channel", shmid);
-		r = -EPROTO;
-	} else if (copy.major != SHMQ_LAYOUT_MAJOR) {
-		explain(o, "segment id %d has shmq layout %u.%u; this library "
-			"reads %u.x", shmid, copy.major, copy.minor, SHMQ_LAYOUT_MAJOR);
-		r = -EPROTONOSUPPORT;
-	} else if (copy.check != shmq_hdr_checksum(&copy)) {
-		explain(o, "segment id %d: the header's checksum is wrong", shmid);
-		r = -EBADMSG;
-	} else if (copy.kind != SHMQ_KIND_CHANNEL) {
-		explain(o, "segment id %d is a shmq segment of another kind (%u)",
-			shmid, copy.kind);
-		r = -EPROTOTYPE;
-	} else if (copy.hdr_size != SHMQ_HDR_SIZE ||
-		   round_capacity(copy.cap[0]) != copy.cap[0] ||
-		   round_capacity(copy.cap[1]) != copy.cap[1] ||
-		   copy.total_size != SHMQ_HDR_SIZE + copy.cap[0] + copy.cap[1] ||
-		   copy.total_size > s.size) {
-		explain(o, "segment id %d: impossible geometry", shmid);
-		r = -EBADMSG;
-	} else if ((a->kind == SHMQ_ADDR_NAME &&
-		    (copy.addr_kind != SHMQ_ADDR_NAME ||
-		     strncmp(copy.name, a->name, sizeof(copy.name)))) ||
-		   (a->kind == SHMQ_ADDR_FTOK &&
-		    (copy.addr_kind != SHMQ_ADDR_FTOK || copy.dev != a->dev ||
-		     copy.ino != a->ino || copy.proj != (uint32_t)a->proj))) {
-		copy.name[sizeof(copy.name) - 1] = '\0';
-		if (copy.addr_kind == SHMQ_ADDR_NAME)
-			explain(o, "key 0x%08x collides: its segment (id %d) belongs "
-				"to the name '%s'", (uint32_t)a->key, shmid, copy.name);
-		else
-			explain(o, "key 0x%08x collides: its segment (id %d) was "
-				"made for another address", (uint32_t)a->key, shmid);
-		r = -EADDRINUSE;
-	}
+	r = check_header(&copy, s.size, a, shmid, o);
 	if (r) {
 		shmq_seg_detach(p);
 		return r;
@@ -889,6 +914,52 @@ static void free_channel(struct shmq *q)
 	shmq_peer_forget(&q->side[SEND].peer);
 	shmq_peer_forget(&q->side[RECV].peer);
 	free(q);
+}
+
+/*
+ * For the fuzzer: use @size bytes at @mem as a channel segment, as endpoint
+ * @slot, with every check an opener makes of a segment it joins.  Claims no
+ * slot and watches no process.
+ */
+int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out)
+{
+	struct shmq_hdr copy, *h = mem;
+	struct shmq *q;
+	int r, d;
+
+	*out = NULL;
+	if (size < SHMQ_HDR_SIZE || slot < 0 || slot > 1)
+		return -EPROTO;
+	if (shmq_load_acquire(&h->state) != SHMQ_STATE_READY)
+		return -EAGAIN;
+	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
+	r = check_header(&copy, size, NULL, -1, NULL);
+	if (r)
+		return r;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (d = 0; d < 2; d++) {
+		q->side[d].q = q;
+		shmq_peer_init(&q->side[d].peer);
+		q->side[d].peer.owner = shmq_load_acquire(&h->ep[1 - slot].owner);
+	}
+	q->hdr = h;
+	q->shmid = -1;
+	q->slot = slot;
+	q->borrowed = 1;
+	q->cap[0] = copy.cap[0];
+	q->cap[1] = copy.cap[1];
+	q->persistent = !!(copy.flags & SHMQ_HDR_PERSISTENT);
+	q->me = shmq_owner((uint32_t)getpid(), 0, SHMQ_EP_ATTACHED);
+	q->waiter.policy = SHMQ_WAIT_SPIN;
+	r = setup_rings(q);
+	if (r) {
+		free_channel(q);
+		return r;
+	}
+	*out = q;
+	return 0;
 }
 
 SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
@@ -1006,7 +1077,8 @@ static int leave(struct shmq *q, unsigned how)
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	shmq_ec_notify(&q->tx.ctl->data);
 	shmq_ec_notify(&q->rx.ctl->space);
-	shmq_seg_detach(q->hdr);
+	if (!q->borrowed)
+		shmq_seg_detach(q->hdr);
 	free_channel(q);
 	return 0;
 }
@@ -1075,31 +1147,22 @@ SHMQ_API int shmq_info(shmq_t *q, struct shmq_info *i)
 /* Inspection                                                          */
 /* ------------------------------------------------------------------ */
 
-SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
+/* Decode a mapped segment of @segsz bytes; see shmq_describe(). */
+int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
+			 struct shmq_desc *d)
 {
-	struct shmq_seg_info s;
+	const struct shmq_hdr *h = mem;
 	struct shmq_hdr copy;
-	const struct shmq_hdr *h;
-	void *p;
-	int r, i;
+	int i;
 
 	memset(d, 0, sizeof(*d));
-	r = shmq_seg_stat(shmid, &s);
-	if (r)
-		return r;
-	if (s.size < SHMQ_HDR_SIZE)
+	if (segsz < SHMQ_HDR_SIZE)
 		return -EPROTO;
-	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
-	if (r)
-		return r;
-	h = p;
 	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
 	d->ready = shmq_load_acquire(&h->state) == SHMQ_STATE_READY;
-	if (copy.magic != SHMQ_MAGIC) {
-		/* Zeroes at INIT may be a creator that has not begun writing. */
-		r = -EPROTO;
-		goto out;
-	}
+	/* Zeroes at INIT may be a creator that has not begun writing. */
+	if (copy.magic != SHMQ_MAGIC)
+		return -EPROTO;
 	d->kind = copy.kind;
 	d->major = copy.major;
 	d->minor = copy.minor;
@@ -1111,18 +1174,14 @@ SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 		shmq_pid_state(copy.creator_pid, 0) : SHMQ_PID_DEAD;
 	if (!d->ready) {
 		d->stale = d->creator_state == SHMQ_PID_DEAD;
-		goto out;
+		return 0;
 	}
-	if (copy.major != SHMQ_LAYOUT_MAJOR) {
-		r = -EPROTONOSUPPORT;
-		goto out;
-	}
+	if (copy.major != SHMQ_LAYOUT_MAJOR)
+		return -EPROTONOSUPPORT;
 	if (copy.check != shmq_hdr_checksum(&copy) ||
 	    copy.total_size != SHMQ_HDR_SIZE + copy.cap[0] + copy.cap[1] ||
-	    copy.total_size > s.size) {
-		r = -EBADMSG;
-		goto out;
-	}
+	    copy.total_size > segsz)
+		return -EBADMSG;
 	d->persistent = !!(copy.flags & SHMQ_HDR_PERSISTENT);
 	d->addr_kind = (int)copy.addr_kind;
 	memcpy(d->name, copy.name, sizeof(d->name));
@@ -1133,10 +1192,10 @@ SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 	d->mode = copy.mode;
 	for (i = 0; i < 2; i++) {
 		uint64_t w = shmq_load_acquire(&h->ep[i].owner);
-		uint64_t q = shmq_ring_queued(&h->ring[i]);
+		uint64_t queued = shmq_ring_queued(&h->ring[i]);
 
 		d->capacity[i] = copy.cap[i];
-		d->queued[i] = q <= copy.cap[i] ? q : copy.cap[i];
+		d->queued[i] = queued <= copy.cap[i] ? queued : copy.cap[i];
 		if (w == SHMQ_OWNER_SEALED)
 			continue;
 		d->ep[i].state = peer_state_of(w, 0);
@@ -1149,11 +1208,29 @@ SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 	 * A pair still at its key whose creator is gone and that nobody
 	 * joined is a leftover; a sealed one is about to be removed.
 	 */
-	if (!d->persistent && !s.removed &&
+	if (!d->persistent && !removed &&
 	    shmq_load_acquire(&h->ep[1].owner) == 0 &&
 	    !(d->ep[0].state == SHMQ_PEER_ATTACHED && d->ep[0].pid_state != SHMQ_PID_DEAD))
 		d->stale = 1;
-out:
+	return 0;
+}
+
+SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
+{
+	struct shmq_seg_info s;
+	void *p;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	r = shmq_seg_stat(shmid, &s);
+	if (r)
+		return r;
+	if (s.size < SHMQ_HDR_SIZE)
+		return -EPROTO;
+	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
+	if (r)
+		return r;
+	r = shmq_describe_memory(p, s.size, s.removed, d);
 	shmq_seg_detach(p);
 	return r;
 }

@@ -67,4 +67,9 @@ void shmq_peer_forget(struct shmq_peer *p);
 /* Is the process named by an owner word (pid + start time) alive? */
 int shmq_owner_alive(uint64_t owner);
 
+/* channel.c, for the fuzzer: the checks of an opener, on plain memory. */
+int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out);
+int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
+			 struct shmq_desc *d);
+
 #endif /* SHMQ_INTERNAL_H */

@@ -245,6 +245,8 @@ static int list_shm_stat(struct seg_vec *vec)
 	if (max < 0)
 		return -errno;
 	for (i = 0; i <= max; i++) {
+		/* Zeroed: memcheck does not know SHM_STAT_ANY fills it. */
+		memset(&ds, 0, sizeof(ds));
 		id = shmctl(i, SHM_STAT_ANY, &ds);
 		if (id < 0 && errno == EINVAL)
 			id = shmctl(i, SHM_STAT, &ds);	/* before 4.17 */
