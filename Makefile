@@ -121,9 +121,11 @@ fuzz:
 		-fno-sanitize-recover=all -Iinclude -Isrc -o build/fuzz/fuzz_channel \
 		fuzz/fuzz_channel.c $(LIB_SRCS) -lpthread && \
 	build/fuzz/fuzz_channel -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		-print_final_stats=1 build/fuzz/found fuzz/corpus 2>&1 | \
-		grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)|Test unit written" ; \
-	test $${PIPESTATUS:-0} = 0
+		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/found fuzz/corpus \
+		> build/fuzz/log 2>&1; \
+	status=$$?; \
+	grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::new_units_added)" build/fuzz/log; \
+	if [ $$status -ne 0 ]; then tail -40 build/fuzz/log; echo "fuzz: FAILED (see build/fuzz/log)"; exit $$status; fi
 
 # Seeds for the fuzzer, made by the library itself (checked in).
 corpus: all

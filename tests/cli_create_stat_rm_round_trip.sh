@@ -1,6 +1,7 @@
 # shmq create, stat and rm on one segment, and rm's plain-word failures.
 . tests/lib/tap.sh
 name=$(tname crs)
+trap '$SHMQ rm --force "$name" "$name-a" "$name-b" "$name-root" >/dev/null 2>&1' EXIT
 hold=$BUILD/helpers/hold
 
 out=$($SHMQ create "$name" --size 10K --mode 0640); st=$?

@@ -5,6 +5,7 @@ if ! command -v ipcs >/dev/null; then
 	echo "1..0 # SKIP ipcs is not installed"; exit 0
 fi
 name=$(tname lsipcs)
+trap '$SHMQ rm --force "$name-1" "$name-2" >/dev/null 2>&1' EXIT
 hold=$BUILD/helpers/hold
 $SHMQ create "$name-1" --size 4K --mode 0600 >/dev/null
 $SHMQ create "$name-2" --size 1M --mode 0644 >/dev/null

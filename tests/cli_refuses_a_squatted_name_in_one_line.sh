@@ -7,6 +7,8 @@ if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root to act as uid 65534"; exit 0
 fi
 name=$(tname squat)
+# Even if a check fails, leave nothing behind.
+trap '$SHMQ rm --force "$name" >/dev/null 2>&1' EXIT
 $runas 65534 $SHMQ create "$name" --size 64K --mode 0666 >/dev/null
 is "$?" 0 "uid 65534 creates the key of '$name', mode 0666"
 err=$($SHMQ recv "$name" --timeout 1s 2>&1 >/dev/null); st=$?
