@@ -728,12 +728,16 @@ static int check_header(const struct shmq_hdr *copy, uint64_t segsz,
 	return 0;
 }
 
-enum { JOIN_RETRY = 1, JOIN_AGAIN_NOW = 2 };
+enum { JOIN_SETTING_UP = 1, JOIN_AGAIN_NOW = 2 };
+
+/* Setting up takes microseconds: a segment still at it after this is not. */
+#define SETUP_LIMIT_NS (2 * 1000000000LL)
 
 /*
- * Join the existing segment @shmid.  0 joined; JOIN_RETRY: wait a moment
- * and start over (someone is mid-way); JOIN_AGAIN_NOW: a stale leftover
- * was removed, start over at once; or -errno.
+ * Join the existing segment @shmid.  0 joined; JOIN_SETTING_UP: its live
+ * creator has not finished writing it, look again in a moment;
+ * JOIN_AGAIN_NOW: start over at once (it was removed, or finished with);
+ * or -errno.
  */
 static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 			const struct shmq_options *o, unsigned mode)
@@ -784,7 +788,7 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 		}
 		shmq_seg_detach(p);
 		if (creator == SHMQ_PID_ALIVE || creator == SHMQ_PID_STOPPED)
-			return JOIN_RETRY;	/* still being set up */
+			return JOIN_SETTING_UP;
 		/*
 		 * Its creator died before finishing.  Remove it only if it is
 		 * recognisably ours: our magic, or all zeroes at a name's key.
@@ -819,19 +823,16 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 
 		if (w1 != 0) {
 			/*
-			 * Sealed (the creator gave up) or joined (removal is a
-			 * moment away): either way this segment is finished.
+			 * Sealed (its creator gave up) or joined: either way this
+			 * segment is finished with its address, and one of its
+			 * ends is about to mark it removed.  Do it for them, so
+			 * an end that stops (or dies) just then cannot hold the
+			 * address: the pair itself carries on regardless.
 			 */
-			int stale = w1 != SHMQ_OWNER_SEALED &&
-				    !shmq_owner_alive(w0) && !shmq_owner_alive(w1);
-
 			shmq_seg_detach(p);
 			q->hdr = NULL;
-			if (stale) {
-				shmq_seg_remove(shmid);
-				return JOIN_AGAIN_NOW;
-			}
-			return JOIN_RETRY;
+			shmq_seg_remove(shmid);
+			return JOIN_AGAIN_NOW;
 		}
 		if (shmq_owner_state(w0) != SHMQ_EP_ATTACHED || !shmq_owner_alive(w0)) {
 			/* The creator died (or left) before anyone joined. */
@@ -842,9 +843,10 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 		}
 		if (!__atomic_compare_exchange_n(&h->ep[1].owner, &expect, q->me, 0,
 						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			/* Someone joined (or the creator sealed) first. */
 			shmq_seg_detach(p);
 			q->hdr = NULL;
-			return JOIN_RETRY;
+			return JOIN_AGAIN_NOW;
 		}
 		/* The pair is formed: the address is free again from now on. */
 		shmq_seg_remove(shmid);
@@ -968,8 +970,8 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 	struct shmq_addr a;
 	struct shmq *q;
 	unsigned mode = o && o->mode ? o->mode : 0600;
-	int64_t deadline = SHMQ_NEVER;
-	int r;
+	int64_t deadline = SHMQ_NEVER, setup_since = 0;
+	int r, setup_id = -1;
 
 	*out = NULL;
 	r = shmq_addr_parse(address, &a);
@@ -1034,7 +1036,19 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 			break;
 		}
 		r = join_channel(q, &a, shmid, o, mode);
-		if (r == JOIN_RETRY) {
+		if (r == JOIN_SETTING_UP) {
+			int64_t now = shmq_now_ns();
+
+			if (shmid != setup_id) {
+				setup_id = shmid;
+				setup_since = now;
+			} else if (now - setup_since > SETUP_LIMIT_NS) {
+				explain(o, "segment id %d has not finished setting up in "
+					"%lld s though its creator is alive: it is not a "
+					"shmq channel", shmid, SETUP_LIMIT_NS / 1000000000);
+				r = -EPROTO;
+				break;
+			}
 			sleep_ns(RETRY_SLEEP_NS);
 			continue;
 		}
