@@ -28,7 +28,7 @@ mkfifo $fifo
 $hold $id < $fifo > $fifo.out &
 hpid=$!
 exec 9>$fifo
-for i in 1 2 3 4 5 6 7 8 9 10; do grep -q held $fifo.out 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 1 200); do grep -q held $fifo.out 2>/dev/null && break; sleep 0.05; done
 out=$($SHMQ rm "$name" 2>&1); st=$?
 is "$st" 1 "rm of an attached segment: exit 1"
 like "$out" "in use by 1 attachment" "  says it is in use"

@@ -15,7 +15,7 @@ mkfifo $fifo
 $hold $id3 < $fifo > $fifo.out &
 hpid=$!
 exec 9>$fifo
-for i in 1 2 3 4 5 6 7 8 9 10; do grep -q held $fifo.out 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 1 200); do grep -q held $fifo.out 2>/dev/null && break; sleep 0.05; done
 $SHMQ rm --force "$name-3"
 
 # One line per segment, in the same shape, from each tool.

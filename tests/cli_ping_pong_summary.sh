@@ -36,11 +36,12 @@ like "$out" "no peer arrived within 0.2 s" "  saying so"
 
 q=$(tname pp)
 $SHMQ pong "$q" & p=$!
-$T $SHMQ ping "$q" -i 10ms > /dev/null 2> "$(tname err)" & g=$!
-sleep 0.3
+$T $SHMQ ping "$q" -i 10ms > "/tmp/$(tname out)" 2> "/tmp/$(tname err)" & g=$!
+# Once a round has been answered, the two have met.
+for i in $(seq 1 400); do grep -q "bytes from" "/tmp/$(tname out)" 2>/dev/null && break; sleep 0.05; done
 kill -9 $p
 wait $g; st=$?
 is "$st" 1 "pong killed during a ping: ping exits 1"
-like "$(cat "$(tname err)")" "the peer died" "  saying the peer died"
-rm -f "$(tname err)"
+like "$(cat "/tmp/$(tname err)")" "the peer died" "  saying the peer died"
+rm -f "/tmp/$(tname err)" "/tmp/$(tname out)"
 done_testing

@@ -10,6 +10,12 @@ S="$SHMQ"
 TO="--timeout 20s"
 
 now_ms() { date +%s%3N; }
+# flowing FILE: wait (up to 20 s) until FILE has data: the pair has formed
+# and messages move.  A fixed sleep would assume how fast the machine is.
+flowing() {
+	for i in $(seq 1 400); do [ -s "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
 # wait_gone PID LIMIT_MS: wait for PID to end; print how long it took.  Not
 # with kill -0, which succeeds on a zombie: the process's state must be
 # neither running nor sleeping.
@@ -28,7 +34,7 @@ wait_gone() {
 q=$(tname kill)
 seq 1 100000000 | $S send $TO "$q" & s=$!
 $S recv $TO "$q" > "$tmp/out" 2> "$tmp/err" & r=$!
-sleep 0.5
+flowing "$tmp/out"
 kill -9 $s
 ms=$(wait_gone $r 5000)
 wait $r; rs=$?
@@ -42,8 +48,8 @@ is "$(seq 1 "$n" | cmp - "$tmp/out" && echo whole)" whole "  every line it wrote
 # Ctrl-C (SIGINT) on the sender.
 q=$(tname intsend)
 seq 1 100000000 | $S send $TO "$q" 2>/dev/null & s=$!
-$S recv $TO "$q" > /dev/null 2> "$tmp/err" & r=$!
-sleep 0.3
+$S recv $TO "$q" > "$tmp/out2" 2> "$tmp/err" & r=$!
+flowing "$tmp/out2"
 kill -INT $s
 ms=$(wait_gone $r 5000)
 wait $s; ss=$?
@@ -56,8 +62,8 @@ like "$(cat "$tmp/err")" "gave up" "  saying the peer gave up"
 # Ctrl-C on the receiver.
 q=$(tname intrecv)
 seq 1 100000000 | $S send $TO "$q" 2> "$tmp/err" & s=$!
-$S recv $TO "$q" > /dev/null & r=$!
-sleep 0.3
+$S recv $TO "$q" > "$tmp/out3" & r=$!
+flowing "$tmp/out3"
 kill -INT $r
 ms=$(wait_gone $s 5000)
 wait $r; rs=$?
@@ -81,7 +87,7 @@ is "$ss" 1 "  with exit status 1"
 # Ctrl-C while waiting for a peer that never comes.
 q=$(tname wait)
 $S recv $TO "$q" > /dev/null & r=$!
-for i in $(seq 1 50); do $SHMQ stat "$q" >/dev/null 2>&1 && break; sleep 0.02; done
+for i in $(seq 1 400); do $SHMQ stat "$q" >/dev/null 2>&1 && break; sleep 0.05; done
 $SHMQ stat "$q" >/dev/null 2>&1
 is "$?" 0 "a receiver waiting for its peer has created the channel"
 kill -INT $r
@@ -91,7 +97,7 @@ $SHMQ stat "$q" >/dev/null 2>&1
 is "$?" 1 "  and removes the channel it created"
 q=$(tname term)
 $S send $TO "$q" hello & s=$!
-for i in $(seq 1 50); do $SHMQ stat "$q" >/dev/null 2>&1 && break; sleep 0.02; done
+for i in $(seq 1 400); do $SHMQ stat "$q" >/dev/null 2>&1 && break; sleep 0.05; done
 kill -TERM $s
 wait $s; ss=$?
 is "$ss" 143 "SIGTERM to a waiting sender: exit 143"
