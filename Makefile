@@ -15,6 +15,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -187,6 +188,8 @@ install: all
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
 	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.3); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done
+	install -d $(DESTDIR)$(PYTHONDIR)
+	install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/
 
 clean:
 	rm -rf build

@@ -9,7 +9,9 @@ trap 'rm -rf "$dest"' EXIT
 make -s --no-print-directory install BUILD="$BUILD" DESTDIR="$dest" PREFIX=/opt/shmq >/dev/null 2>&1
 is "$?" 0 "make install DESTDIR=... PREFIX=/opt/shmq"
 for f in opt/shmq/include/shmq.h opt/shmq/lib/libshmq.a opt/shmq/lib/libshmq.so.0 \
-	 opt/shmq/lib/libshmq.so opt/shmq/lib/pkgconfig/shmq.pc opt/shmq/bin/shmq; do
+	 opt/shmq/lib/libshmq.so opt/shmq/lib/pkgconfig/shmq.pc opt/shmq/bin/shmq \
+	 opt/shmq/share/man/man1/shmq.1 opt/shmq/share/man/man3/shmq.3 \
+	 opt/shmq/share/man/man3/shmq_open.3 opt/shmq/lib/python3/dist-packages/shmq.py; do
 	ok $([ -e "$dest/$f" ]; echo $?) "installs $f"
 done
 soname=$(readelf -d "$dest/opt/shmq/lib/libshmq.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')

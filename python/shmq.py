@@ -1,0 +1,296 @@
+# SPDX-License-Identifier: MIT
+"""shmq for Python: message passing over System V shared memory.
+
+    import shmq
+
+    with shmq.open("jobs") as ch:          # meets whoever opens "jobs"
+        ch.send(b"hello")
+        reply = ch.recv(timeout=1.0)        # bytes
+        for msg in ch:                      # until the peer closes
+            ...
+
+A thin ctypes layer over libshmq (no compiler needed).  Errors are the
+usual OSError subclasses: TimeoutError, BlockingIOError (try_ calls),
+ConnectionResetError (the peer died), ConnectionAbortedError (it gave up),
+PermissionError (a segment we do not trust).  The end of the stream is
+shmq.EndOfStream, an EOFError.  Blocking calls wait in short slices, so
+Ctrl-C raises KeyboardInterrupt promptly, and nothing is lost.
+
+The library is found through $SHMQ_LIBRARY, then next to this file
+(../build/libshmq.so in the source tree), then the system's library path.
+"""
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import os
+
+__all__ = ["open", "Channel", "EndOfStream", "version"]
+
+WAIT_HYBRID, WAIT_SPIN, WAIT_BLOCK = 0, 1, 2
+_PERSISTENT, _INTERRUPTIBLE = 0x1, 0x2
+_ENDPOINT0, _ENDPOINT1 = 0x8, 0x10
+_SLICE_NS = 100_000_000  # how often a blocked call lets Python see signals
+
+
+class EndOfStream(EOFError):
+    """The peer closed (or shut down) its sending side: nothing more comes."""
+
+
+def _find_library():
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.environ.get("SHMQ_LIBRARY"),
+                  os.path.join(here, "..", "build", "libshmq.so"),
+                  os.path.join(here, "libshmq.so"),
+                  ctypes.util.find_library("shmq")]
+    for path in candidates:
+        if path and (os.path.exists(path) or not os.path.dirname(path)):
+            try:
+                return ctypes.CDLL(path)
+            except OSError:
+                continue
+    raise ImportError("libshmq not found: build it with make, or set SHMQ_LIBRARY")
+
+
+_lib = _find_library()
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [("send_capacity", ctypes.c_size_t),
+                ("recv_capacity", ctypes.c_size_t),
+                ("mode", ctypes.c_uint),
+                ("flags", ctypes.c_uint),
+                ("wait", ctypes.c_int),
+                ("spin_ns", ctypes.c_int64),
+                ("open_timeout_ms", ctypes.c_int64),
+                ("trust_uids", ctypes.POINTER(ctypes.c_uint)),
+                ("n_trust_uids", ctypes.c_size_t),
+                ("errbuf", ctypes.c_char_p),
+                ("errbuf_size", ctypes.c_size_t),
+                ("stop", ctypes.c_void_p)]
+
+
+class _Info(ctypes.Structure):
+    _fields_ = [("shmid", ctypes.c_int),
+                ("key", ctypes.c_int),
+                ("slot", ctypes.c_int),
+                ("persistent", ctypes.c_int),
+                ("send_capacity", ctypes.c_size_t),
+                ("recv_capacity", ctypes.c_size_t),
+                ("max_send", ctypes.c_size_t),
+                ("max_recv", ctypes.c_size_t),
+                ("peer_pid", ctypes.c_int),
+                ("peer_state", ctypes.c_int),
+                ("instance", ctypes.c_uint64)]
+
+
+def _fn(name, restype, *argtypes):
+    f = getattr(_lib, name)
+    f.restype = restype
+    f.argtypes = argtypes
+    return f
+
+
+_p = ctypes.c_void_p
+_version = _fn("shmq_version", ctypes.c_char_p)
+_strerror = _fn("shmq_strerror", ctypes.c_char_p, ctypes.c_int)
+_open = _fn("shmq_open", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_Options),
+            ctypes.POINTER(_p))
+_close = _fn("shmq_close", ctypes.c_int, _p)
+_abandon = _fn("shmq_abandon", ctypes.c_int, _p)
+_shutdown = _fn("shmq_shutdown", ctypes.c_int, _p)
+_send_timed = _fn("shmq_send_timed", ctypes.c_int, _p, ctypes.c_char_p,
+                  ctypes.c_size_t, ctypes.c_int64)
+_recv_timed = _fn("shmq_recv_timed", ctypes.c_int, _p, _p, ctypes.c_size_t,
+                  ctypes.POINTER(ctypes.c_size_t), ctypes.c_int64)
+_info = _fn("shmq_info", ctypes.c_int, _p, ctypes.POINTER(_Info))
+
+_PEER_STATES = {0: "none", 1: "attached", 2: "closed", 3: "abandoned", 4: "dead"}
+
+
+def version():
+    """The version of the libshmq in use."""
+    return _version().decode()
+
+
+def _error(r, what):
+    e = -r
+    text = _strerror(r).decode()
+    if e == _errno.EPIPE:
+        return EndOfStream(text)
+    if e == _errno.ETIMEDOUT:
+        return TimeoutError(e, "%s: %s" % (what, text))
+    return OSError(e, "%s: %s" % (what, text))   # the matching subclass
+
+
+def _deadline(timeout):
+    if timeout is None:
+        return None
+    if timeout < 0:
+        raise ValueError("timeout must be >= 0 or None")
+    return _now_ns() + int(timeout * 1e9)
+
+
+def _now_ns():
+    import time
+    return time.monotonic_ns()
+
+
+class Channel:
+    """One end of a shmq channel.  Use shmq.open() to make one."""
+
+    def __init__(self, address, *, capacity=0, send_capacity=0, recv_capacity=0,
+                 mode=0o600, persistent=False, endpoint=None, wait="hybrid",
+                 spin_us=0, timeout=None, trust_uids=()):
+        opts = _Options()
+        opts.send_capacity = send_capacity or capacity
+        opts.recv_capacity = recv_capacity or capacity
+        opts.mode = mode
+        opts.flags = _INTERRUPTIBLE | (_PERSISTENT if persistent else 0)
+        if endpoint is not None:
+            opts.flags |= _ENDPOINT1 if endpoint else _ENDPOINT0
+        opts.wait = {"hybrid": WAIT_HYBRID, "spin": WAIT_SPIN, "block": WAIT_BLOCK}[wait]
+        opts.spin_ns = int(spin_us * 1000)
+        if trust_uids:
+            arr = (ctypes.c_uint * len(trust_uids))(*trust_uids)
+            opts.trust_uids = ctypes.cast(arr, ctypes.POINTER(ctypes.c_uint))
+            opts.n_trust_uids = len(trust_uids)
+        why = ctypes.create_string_buffer(512)
+        opts.errbuf = ctypes.cast(why, ctypes.c_char_p)
+        opts.errbuf_size = len(why)
+        self._q = _p()
+        deadline = _deadline(timeout)
+        # One interruptible wait for the peer: a signal ends it with EINTR,
+        # and Python runs its handler (Ctrl-C raises KeyboardInterrupt).
+        while True:
+            if deadline is None:
+                opts.open_timeout_ms = 0          # forever
+            else:
+                opts.open_timeout_ms = max(1, (deadline - _now_ns()) // 1_000_000)
+            r = _open(address.encode() if isinstance(address, str) else address,
+                      ctypes.byref(opts), ctypes.byref(self._q))
+            if r != -_errno.EINTR:
+                break
+        if r:
+            self._q = None
+            detail = why.value.decode(errors="replace")
+            if r == -_errno.ETIMEDOUT:
+                raise TimeoutError(_errno.ETIMEDOUT, "%s: no peer arrived" % address)
+            raise OSError(-r, "%s: %s" % (address, detail or _strerror(r).decode()))
+        info = _Info()
+        _info(self._q, ctypes.byref(info))
+        self._buf = ctypes.create_string_buffer(max(int(info.max_recv), 1))
+        self.address = address
+
+    # -- sending -----------------------------------------------------------
+
+    def send(self, data, timeout=None):
+        """Send one message (bytes-like).  Waits for room, up to timeout s."""
+        data = bytes(data)
+        self._wait(lambda ns: _send_timed(self._check(), data, len(data), ns),
+                   timeout, "send")
+
+    def try_send(self, data):
+        """Send if there is room now; BlockingIOError if not."""
+        data = bytes(data)
+        r = _send_timed(self._check(), data, len(data), 0)
+        if r:
+            raise _error(r, "send")
+
+    def shutdown(self):
+        """Send no more: the peer gets EndOfStream; this end still receives."""
+        r = _shutdown(self._check())
+        if r:
+            raise _error(r, "shutdown")
+
+    # -- receiving ---------------------------------------------------------
+
+    def recv(self, timeout=None):
+        """The next message as bytes.  EndOfStream when the peer closed."""
+        n = ctypes.c_size_t()
+        self._wait(lambda ns: _recv_timed(self._check(), self._buf, len(self._buf),
+                                          ctypes.byref(n), ns), timeout, "recv")
+        return ctypes.string_at(self._buf, n.value)
+
+    def try_recv(self):
+        """The next message if one is there now, else None."""
+        n = ctypes.c_size_t()
+        r = _recv_timed(self._check(), self._buf, len(self._buf), ctypes.byref(n), 0)
+        if r == -_errno.EAGAIN:
+            return None
+        if r:
+            raise _error(r, "recv")
+        return ctypes.string_at(self._buf, n.value)
+
+    def __iter__(self):
+        """Every message until the end of the stream."""
+        while True:
+            try:
+                yield self.recv()
+            except EndOfStream:
+                return
+
+    # -- the rest ----------------------------------------------------------
+
+    @property
+    def info(self):
+        """Capacities, the largest messages, the peer and its state."""
+        i = _Info()
+        _info(self._check(), ctypes.byref(i))
+        return {"shmid": i.shmid, "key": i.key & 0xffffffff, "endpoint": i.slot,
+                "persistent": bool(i.persistent), "send_capacity": i.send_capacity,
+                "recv_capacity": i.recv_capacity, "max_send": i.max_send,
+                "max_recv": i.max_recv, "peer_pid": i.peer_pid,
+                "peer_state": _PEER_STATES.get(i.peer_state, "?")}
+
+    def close(self):
+        """Close cleanly: the peer receives what was sent, then EndOfStream."""
+        if self._q:
+            _close(self._q)
+            self._q = None
+
+    def abandon(self):
+        """Close without end of stream: the peer gets ConnectionAbortedError."""
+        if self._q:
+            _abandon(self._q)
+            self._q = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        # Leaving by an exception is not a clean end of the stream.
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
+
+    def __del__(self):
+        if getattr(self, "_q", None):
+            _abandon(self._q)
+            self._q = None
+
+    def _check(self):
+        if not self._q:
+            raise ValueError("the channel is closed")
+        return self._q
+
+    def _wait(self, call, timeout, what):
+        # In slices: between them Python runs its signal handlers.
+        deadline = _deadline(timeout)
+        first = True
+        while True:
+            ns = _SLICE_NS if deadline is None else min(_SLICE_NS, deadline - _now_ns())
+            if ns < 0 or (ns == 0 and not first):
+                raise TimeoutError(_errno.ETIMEDOUT, "%s: timed out" % what)
+            r = call(max(ns, 0))
+            first = False
+            if r == 0:
+                return
+            if r not in (-_errno.ETIMEDOUT, -_errno.EINTR, -_errno.EAGAIN):
+                raise _error(r, what)
+
+
+def open(address, **options):
+    """Open (and meet the peer on) a channel: see Channel for the options."""
+    return Channel(address, **options)

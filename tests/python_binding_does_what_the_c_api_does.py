@@ -1,0 +1,163 @@
+"""The Python binding (python/shmq.py): messages both ways, iteration to the
+end of the stream, timeouts, a dead peer after the drain, Ctrl-C while
+blocked (KeyboardInterrupt, nothing lost), the command-line tools on the
+other end, and address errors.  Skipped where libshmq cannot be loaded
+into Python (a sanitizer build)."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BUILD = os.environ.get("BUILD", "build")
+SHMQ = os.environ.get("SHMQ", os.path.join(BUILD, "shmq"))
+os.environ.setdefault("SHMQ_LIBRARY", os.path.join(BUILD, "libshmq.so"))
+sys.path.insert(0, "python")
+
+n = 0
+failed = 0
+
+
+def ok(cond, what):
+    global n, failed
+    n += 1
+    if not cond:
+        failed += 1
+    print("%sok %d - %s" % ("" if cond else "not ", n, what), flush=True)
+
+
+def diag(text):
+    print("# " + text, flush=True)
+
+
+# A sanitizer build's library aborts a process that loads it without the
+# sanitizer's runtime, so try in a child first.
+probe = subprocess.run([sys.executable, "-c", "import ctypes, os; "
+                        "ctypes.CDLL(os.environ['SHMQ_LIBRARY'])"],
+                       capture_output=True)
+if probe.returncode != 0:
+    print("1..0 # SKIP %s cannot be loaded into Python (a sanitizer build?)"
+          % os.environ["SHMQ_LIBRARY"])
+    sys.exit(0)
+try:
+    import shmq
+except (ImportError, OSError) as e:
+    print("1..0 # SKIP libshmq cannot be loaded into Python here: %s" % e)
+    sys.exit(0)
+
+signal.alarm(120)
+name = "t-py-%d" % os.getpid()
+
+
+def echo_child(address, count=None, die=False):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with shmq.open(address) as ch:
+                for i, msg in enumerate(ch):
+                    ch.send(msg[::-1])
+                    if die and i == 2:
+                        os.kill(os.getpid(), signal.SIGKILL)
+        finally:
+            os._exit(0)
+    return pid
+
+
+ok(shmq.version().count(".") == 2, "shmq.version() is %s" % shmq.version())
+
+# Both ways, and a clean end.
+pid = echo_child(name)
+with shmq.open(name, timeout=10) as ch:
+    info = ch.info
+    ok(info["peer_pid"] == pid and info["peer_state"] == "attached",
+       "open meets a forked peer (pid %d)" % pid)
+    ok(info["max_send"] == 1048576 // 2 - 8, "the default capacity: largest message 524280")
+    replies = []
+    for m in (b"abc", b"", b"x" * 100000):
+        ch.send(m)
+        replies.append(ch.recv(timeout=5))
+    ok(replies == [b"cba", b"", b"x" * 100000], "messages go both ways whole, the empty one too")
+    ok(ch.try_recv() is None, "try_recv on an empty channel: None")
+    t0 = time.monotonic()
+    try:
+        ch.recv(timeout=0.2)
+        ok(False, "recv(timeout=0.2) times out")
+    except TimeoutError:
+        dt = time.monotonic() - t0
+        ok(0.2 <= dt < 1.5, "recv(timeout=0.2) raises TimeoutError after %.2f s" % dt)
+    ch.shutdown()
+    try:
+        ch.send(b"more")
+        ok(False, "send after shutdown fails")
+    except OSError as e:
+        ok(e.errno == 108, "send after shutdown: OSError ESHUTDOWN")
+    try:
+        ch.recv(timeout=5)
+        ok(False, "the peer's close ends our stream")
+    except shmq.EndOfStream as e:
+        ok(isinstance(e, EOFError), "then the peer's close: EndOfStream, an EOFError")
+os.waitpid(pid, 0)
+
+# A dead peer: what it sent arrives first, then ConnectionResetError.
+pid = echo_child(name, die=True)
+with shmq.open(name, timeout=10) as ch:
+    for i in range(5):
+        ch.send(b"m%d" % i)
+    got = []
+    try:
+        while True:
+            got.append(ch.recv(timeout=5))
+    except ConnectionResetError:
+        ok(got == [b"0m", b"1m", b"2m"], "the peer's 3 answers arrive, then ConnectionResetError")
+    except Exception as e:
+        ok(False, "a dead peer: ConnectionResetError, not %r" % e)
+os.waitpid(pid, 0)
+
+# Ctrl-C while blocked in recv: KeyboardInterrupt, and nothing is lost.
+pid = echo_child(name)
+with shmq.open(name, timeout=10) as ch:
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    t0 = time.monotonic()
+    try:
+        ch.recv()
+        ok(False, "Ctrl-C interrupts a blocked recv")
+    except KeyboardInterrupt:
+        dt = time.monotonic() - t0
+        ok(0.25 <= dt < 1.0, "Ctrl-C while blocked in recv: KeyboardInterrupt after %.2f s" % dt)
+    ch.send(b"still")
+    ok(ch.recv(timeout=5) == b"llits", "the channel works after it")
+os.waitpid(pid, 0)
+
+# The command-line tools on the other end.
+p = subprocess.Popen([SHMQ, "recv", name, "--timeout", "10s"], stdout=subprocess.PIPE)
+with shmq.open(name, timeout=10) as ch:
+    for m in (b"one", b"two", b"three"):
+        ch.send(m)
+out = p.communicate(timeout=10)[0]
+ok(p.returncode == 0 and out == b"one\ntwo\nthree\n", "Python sends, shmq recv prints, end of stream")
+p = subprocess.Popen([SHMQ, "send", name, "alpha", "beta", "--timeout", "10s"])
+with shmq.open(name, timeout=10) as ch:
+    got = list(ch)
+p.wait(timeout=10)
+ok(got == [b"alpha", b"beta"] and p.returncode == 0, "shmq send, Python iterates to the end")
+
+# Addresses.
+try:
+    shmq.open("not an address", timeout=1)
+    ok(False, "a bad address is refused")
+except OSError as e:
+    ok(e.errno == 22 and "ftok:PATH:PROJ" in str(e), "a bad address: EINVAL, listing the forms")
+path = "/tmp/shmq-py-%d" % os.getpid()
+open(path, "w").close()
+pid = echo_child("ftok:%s:7" % path)
+with shmq.open("ftok:%s:7" % path, timeout=10) as ch:
+    ch.send(b"ftok")
+    ok(ch.recv(timeout=5) == b"kotf", "an ftok: address works")
+os.waitpid(pid, 0)
+os.unlink(path)
+r = subprocess.run([SHMQ, "stat", name], capture_output=True)
+ok(r.returncode == 1, "nothing is left at the name")
+
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
