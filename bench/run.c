@@ -117,6 +117,14 @@ struct side_args {
 	int side;
 };
 
+/* Warm up for a tenth of a repetition's time, or a tenth of its count. */
+static int warming_up(const struct bench_job *job, uint64_t done, int64_t t0)
+{
+	if (job->count)
+		return done < job->count / 10 + 1;
+	return now_ns() - t0 < (int64_t)(job->seconds * 1e8);
+}
+
 /* Count to run for `seconds`, from a warm-up's rate. */
 static uint64_t calibrate(const struct bench_job *job, uint64_t done, int64_t ns)
 {
@@ -171,14 +179,12 @@ static int pingpong_client(struct side_args *a, unsigned char *out, unsigned cha
 	int64_t t0, prev, now;
 	int r, rep;
 
-	/* Warm up for a tenth of a repetition (or a tenth of the count). */
 	t0 = now_ns();
 	do {
 		if ((r = round_trip(a, out, in, n)))
 			goto fail;
 		n++;
-	} while (a->job->count ? n < a->job->count / 10 + 1 :
-		 now_ns() - t0 < (int64_t)(a->job->seconds * 1e8));
+	} while (warming_up(a->job, n, t0));
 	b->warm = n;
 	b->per_rep = calibrate(a->job, n, now_ns() - t0);
 	for (rep = 0; rep < a->job->reps; rep++) {
@@ -276,8 +282,7 @@ static int stream_sender(struct side_args *a, unsigned char *out)
 		if ((r = send_one(a, out, n)))
 			return r;
 		n++;
-	} while (a->job->count ? n < a->job->count / 10 + 1 :
-		 now_ns() - t0 < (int64_t)(a->job->seconds * 1e8));
+	} while (warming_up(a->job, n, t0));
 	/* Published before message `warm` is sent, so the receiver sees it. */
 	__atomic_store_n(&b->per_rep, calibrate(a->job, n, now_ns() - t0), __ATOMIC_RELAXED);
 	__atomic_store_n(&b->warm, n, __ATOMIC_RELEASE);
@@ -448,8 +453,7 @@ static int floor_side(struct side_args *a)
 		while (__atomic_load_n(line, __ATOMIC_ACQUIRE) != 2 * n + 2)
 			relax();
 		n++;
-	} while (a->job->count ? n < a->job->count / 10 + 1 :
-		 now_ns() - t0 < (int64_t)(a->job->seconds * 1e8));
+	} while (warming_up(a->job, n, t0));
 	b->warm = n;
 	b->per_rep = calibrate(a->job, n, now_ns() - t0);
 	total = n;
@@ -491,8 +495,7 @@ static int memcpy_bound(struct side_args *a)
 		if (!check(in, size, a->pattern, n))
 			return -EBADMSG;
 		n++;
-	} while (a->job->count ? n < a->job->count / 10 + 1 :
-		 now_ns() - t0 < (int64_t)(a->job->seconds * 1e8));
+	} while (warming_up(a->job, n, t0));
 	b->warm = n;
 	b->per_rep = calibrate(a->job, n, now_ns() - t0);
 	for (rep = 0; rep < a->job->reps; rep++) {
