@@ -106,6 +106,15 @@ static inline int t_check(const unsigned char *buf, size_t len, uint64_t salt,
 	return 1;
 }
 
+/* A seeded xorshift generator, so a failing round can be replayed. */
+static inline uint64_t t_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
 static inline int segment_exists(int shmid)
 {
 	struct shmq_seg_info s;

@@ -129,10 +129,7 @@ static uint64_t rng = 0x243f6a8885a308d3ull;
 
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return t_rand(&rng);
 }
 
 int main(void)
