@@ -37,21 +37,27 @@ static int shmq_prepare(struct bench_ctx *c)
 	return 0;
 }
 
-static int shmq_connect_wait(struct bench_ctx *c, int wait)
+/* The library's default, unless asked; always room for two messages. */
+static void shmq_bench_options(const struct bench_ctx *c, int wait,
+			       struct shmq_options *o)
 {
-	struct shmq_options o = { 0 };
-	shmq_t *q;
-	size_t cap = SHMQ_DEFAULT_CAPACITY;
-	int r;
+	size_t cap = c->capacity ? c->capacity : SHMQ_DEFAULT_CAPACITY;
 
-	/* The library's default, unless asked; always room for two messages. */
-	if (c->capacity)
-		cap = c->capacity;
 	while (cap / 2 - 8 < c->size * 2 && cap < SHMQ_MAX_CAPACITY)
 		cap *= 2;
-	o.send_capacity = o.recv_capacity = cap;
-	o.wait = wait;
-	o.open_timeout_ms = 10000;
+	memset(o, 0, sizeof(*o));
+	o->send_capacity = o->recv_capacity = cap;
+	o->wait = wait;
+	o->open_timeout_ms = 10000;
+}
+
+static int shmq_connect_wait(struct bench_ctx *c, int wait)
+{
+	struct shmq_options o;
+	shmq_t *q;
+	int r;
+
+	shmq_bench_options(c, wait, &o);
 	r = shmq_open(c->name, &o, &q);
 	if (r)
 		return r;
@@ -133,6 +139,82 @@ static void shmq_disconnect(struct bench_ctx *c, int side)
 {
 	(void)side;
 	shmq_close(c->priv);
+}
+
+/*
+ * shmq-hub: side 0 serves a hub, side 1 connects to it.  Side 0 receives
+ * the way a server does: shmq_hub_wait() for a client with a message,
+ * then a receive on that client's channel.
+ */
+struct hub_side {
+	shmq_hub_t *hub;
+	shmq_t *q;
+};
+
+static int hub_tconnect(struct bench_ctx *c, int side)
+{
+	struct hub_side *hs = calloc(1, sizeof(*hs));
+	struct shmq_options o;
+	int64_t end = 0;
+	int r;
+
+	if (!hs)
+		return -ENOMEM;
+	c->priv = hs;
+	shmq_bench_options(c, SHMQ_WAIT_HYBRID, &o);
+	if (side == 1)
+		return shmq_connect(c->name, &o, &hs->q);
+	r = shmq_hub_open(c->name, &o, &hs->hub);
+	/* Until the client is in (its first message may wait meanwhile). */
+	while (r == 0 && shmq_hub_count(hs->hub) == 0) {
+		shmq_t *ready;
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (!end)
+			end = ts.tv_sec + 10;
+		else if (ts.tv_sec > end)
+			return -ETIMEDOUT;
+		r = shmq_hub_wait(hs->hub, &ready, 1000000);
+		if (r == -ETIMEDOUT)
+			r = 0;
+	}
+	if (r == 0)
+		hs->q = shmq_hub_client(hs->hub, 0);
+	return r;
+}
+
+static int hub_tsend(struct bench_ctx *c, int side, const void *buf)
+{
+	struct hub_side *hs = c->priv;
+
+	(void)side;
+	return shmq_send(hs->q, buf, c->size);
+}
+
+static int hub_trecv(struct bench_ctx *c, int side, void *buf)
+{
+	struct hub_side *hs = c->priv;
+	shmq_t *q = hs->q;
+	size_t len;
+	int r = 0;
+
+	if (side == 0)
+		r = shmq_hub_wait(hs->hub, &q, -1);
+	if (r == 0)
+		r = shmq_recv(q, buf, c->size, &len);
+	return r ? r : len == c->size ? 0 : -EBADMSG;
+}
+
+static void hub_tdisconnect(struct bench_ctx *c, int side)
+{
+	struct hub_side *hs = c->priv;
+
+	if (side == 0 && hs->hub)
+		shmq_hub_close(hs->hub);
+	else if (side == 1 && hs->q)
+		shmq_close(hs->q);
+	free(hs);
 }
 
 static void nothing(struct bench_ctx *c)
@@ -698,6 +780,11 @@ const struct transport bench_transports[] = {
 	  .send = shmq_tsend, .recv = shmq_trecv, .disconnect = shmq_disconnect,
 	  .cleanup = nothing, .claim = shmq_claim, .publish = shmq_publish,
 	  .take = shmq_take, .done = shmq_done },
+	{ .name = "shmq-hub", .kind = "shmq",
+	  .about = "shmq, a hub's server and one client; the server receives "
+		   "through shmq_hub_wait(), as a server of many does",
+	  .prepare = shmq_prepare, .connect = hub_tconnect, .send = hub_tsend,
+	  .recv = hub_trecv, .disconnect = hub_tdisconnect, .cleanup = nothing },
 	{ .name = "spinflag", .kind = "naive",
 	  .about = "a 1-byte flag in the data's cache line, busy-spin, memcpy in and out",
 	  .prepare = flag_prepare, .connect = flag_connect, .send = spin_send,

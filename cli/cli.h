@@ -82,8 +82,9 @@ struct chan_opts {
 	uid_t trust[16];	/* --trust-uid */
 	size_t ntrust;
 	unsigned mode;		/* 0: the library's 0600 */
+	int connect;		/* a hub's client: wait for it, never create */
 };
-#define CHAN_OPTS_INIT { SHMQ_WAIT_HYBRID, -1, 0, 0, { 0 }, 0, 0 }
+#define CHAN_OPTS_INIT { SHMQ_WAIT_HYBRID, -1, 0, 0, { 0 }, 0, 0, 0 }
 /* getopt_long entries and their handling, shared by send/recv/ping/pong. */
 #define CHAN_LONGOPTS \
 	{ "spin", no_argument, NULL, 0x100 }, \
@@ -93,7 +94,8 @@ struct chan_opts {
 	{ "capacity", required_argument, NULL, 0x104 }, \
 	{ "persistent", no_argument, NULL, 0x105 }, \
 	{ "trust-uid", required_argument, NULL, 0x106 }, \
-	{ "mode", required_argument, NULL, 0x107 }
+	{ "mode", required_argument, NULL, 0x107 }, \
+	{ "connect", no_argument, NULL, 0x108 }
 int chan_option(struct chan_opts *co, int c, const char *arg);
 #define CHAN_OPTS_HELP \
 	"      --spin          never sleep while waiting (lowest latency)\n" \
@@ -104,7 +106,16 @@ int chan_option(struct chan_opts *co, int c, const char *arg);
 	"      --persistent    a channel that outlives both ends\n" \
 	"      --trust-uid UID accept a channel created by UID (repeatable)\n" \
 	"      --mode MODE     permissions when creating (default 0600; 0660 shares\n" \
-	"                      with the group, whose members are then trusted)\n"
+	"                      with the group, whose members are then trusted)\n" \
+	"      --connect       the address is a hub (shmq pong --hub): wait for its\n" \
+	"                      server and never create a channel there (a hub that\n" \
+	"                      is already up is found without it)\n"
+/* The library's options for @co; a failure's reason goes to @err. */
+void chan_options(const struct chan_opts *co, struct shmq_options *o,
+		  char *err, size_t errsize);
+/* One line for a failed open or hub_open of @addr. */
+void open_failure(const char *addr, const struct chan_opts *co, int r,
+		  const char *err);
 /* Open @addr; on failure print one line and return NULL. */
 shmq_t *open_channel(const char *addr, const struct chan_opts *co);
 /* One line for a channel error after @count messages; returns 1. */

@@ -77,34 +77,33 @@ int chan_option(struct chan_opts *co, int c, const char *arg)
 		co->mode = (unsigned)m;
 		return 1;
 	}
+	case 0x108:
+		co->connect = 1;
+		return 1;
 	}
 	return 0;
 }
 
-shmq_t *open_channel(const char *addr, const struct chan_opts *co)
+void chan_options(const struct chan_opts *co, struct shmq_options *o,
+		  char *err, size_t errsize)
 {
-	struct shmq_options o;
-	char err[512] = "";
-	shmq_t *q;
-	int r;
-
-	memset(&o, 0, sizeof(o));
-	o.wait = co->wait;
-	o.flags = SHMQ_INTERRUPTIBLE | (co->persistent ? SHMQ_PERSISTENT : 0);
-	o.send_capacity = o.recv_capacity = co->capacity;
+	memset(o, 0, sizeof(*o));
+	o->wait = co->wait;
+	o->flags = SHMQ_INTERRUPTIBLE | (co->persistent ? SHMQ_PERSISTENT : 0);
+	o->send_capacity = o->recv_capacity = co->capacity;
 	if (co->timeout_ns >= 0)
-		o.open_timeout_ms = co->timeout_ns / 1000000 ? co->timeout_ns / 1000000 : 1;
-	o.errbuf = err;
-	o.errbuf_size = sizeof(err);
-	o.stop = &cli_signal;
-	o.mode = co->mode;
-	o.trust_uids = co->trust;
-	o.n_trust_uids = co->ntrust;
-	r = shmq_open(addr, &o, &q);
-	if (r == 0)
-		return q;
-	if (r == -EINTR)
-		return NULL;	/* the caller exits with the signal's status */
+		o->open_timeout_ms = co->timeout_ns / 1000000 ? co->timeout_ns / 1000000 : 1;
+	o->errbuf = err;
+	o->errbuf_size = errsize;
+	o->stop = &cli_signal;
+	o->mode = co->mode;
+	o->trust_uids = co->trust;
+	o->n_trust_uids = co->ntrust;
+}
+
+void open_failure(const char *addr, const struct chan_opts *co, int r,
+		  const char *err)
+{
 	if (r == -ETIMEDOUT) {
 		char t[32];
 
@@ -116,6 +115,21 @@ shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 	} else {
 		fail("%s: %s", addr, err[0] ? err : shmq_strerror(r));
 	}
+}
+
+shmq_t *open_channel(const char *addr, const struct chan_opts *co)
+{
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_t *q;
+	int r;
+
+	chan_options(co, &o, err, sizeof(err));
+	r = co->connect ? shmq_connect(addr, &o, &q) : shmq_open(addr, &o, &q);
+	if (r == 0)
+		return q;
+	if (r != -EINTR)	/* else the caller exits with the signal's status */
+		open_failure(addr, co, r, err);
 	return NULL;
 }
 
@@ -188,8 +202,12 @@ static const struct cmd cmds[] = {
 	{ "pong", cmd_pong, "[OPTIONS] ADDR",
 	  "answer every message (\"ping\" with \"pong\")",
 	  "Answers each message with itself, or \"ping\" with \"pong\", until\n"
-	  "the pinger closes.\n"
+	  "the pinger closes.  With --hub, serves any number of pingers at once,\n"
+	  "each on a channel of its own, until Ctrl-C (or --timeout of silence).\n"
 	  "\n"
+	  "  -H, --hub           serve a hub at ADDR: every `shmq ping ADDR` (or\n"
+	  "                      send, recv; --connect to start before the server)\n"
+	  "                      gets its own channel\n"
 	  "  -C, --classic       the classic recipe's raw protocol: answer \"ping\"\n"
 	  "                      with \"pong\" in a 20-byte segment; on \"end\",\n"
 	  "                      remove it and its ftok file (ADDR defaults to\n"

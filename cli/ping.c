@@ -258,23 +258,106 @@ static int classic_ping(const char *text, const struct ping_opts *po,
 /* ping and pong over a channel                                        */
 /* ------------------------------------------------------------------ */
 
+/* Peek, answer in place ("ping" gets "pong"), release: 0, or -errno. */
+static int answer_one(shmq_t *q, int64_t peek_ns, int64_t timeout_ns)
+{
+	const void *p;
+	void *d;
+	size_t len;
+	int r = shmq_peek(q, &p, &len, peek_ns);
+
+	if (r)
+		return r;
+	if (len == 4 && !memcmp(p, "ping", 4))
+		p = "pong";
+	/* Echo from the ring into the ring: one copy. */
+	r = shmq_reserve(q, len, &d, timeout_ns);
+	if (r)
+		return r;
+	memcpy(d, p, len);
+	shmq_commit(q);
+	shmq_release(q);
+	return 0;
+}
+
+/*
+ * pong --hub: answer every client of a hub until a signal (or, with
+ * --timeout, until no client has said anything for that long).  A client
+ * that ends, dies or breaks is let go; the others carry on.
+ */
+static int hub_pong(const char *addr, const struct chan_opts *co, int verbose)
+{
+	unsigned long long answered = 0, ended = 0;
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_hub_t *h;
+	int r;
+
+	chan_options(co, &o, err, sizeof(err));
+	o.flags &= ~SHMQ_PERSISTENT;
+	r = shmq_hub_open(addr, &o, &h);
+	if (r) {
+		if (r == -EINTR)
+			return signal_status();
+		open_failure(addr, co, r, err);
+		return 1;
+	}
+	if (verbose) {
+		printf("serving at %s (Ctrl-C to stop)\n", addr);
+		fflush(stdout);
+	}
+	while (!cli_signal) {
+		struct shmq_info info;
+		shmq_t *c;
+
+		r = shmq_hub_wait(h, &c, co->timeout_ns);
+		if (r)
+			break;
+		while ((r = answer_one(c, 0, co->timeout_ns)) == 0)
+			answered++;
+		if (r == -EAGAIN)
+			continue;
+		shmq_info(c, &info);
+		if (verbose) {
+			printf("client pid %d: %s\n", (int)info.peer_pid,
+			       r == -EPIPE ? "closed" : r == -ECONNRESET ? "died" :
+			       shmq_strerror(r));
+			fflush(stdout);
+		}
+		shmq_hub_drop(h, c);
+		ended++;
+	}
+	shmq_hub_close(h);
+	if (verbose)
+		printf("answered %llu messages from %llu clients\n", answered, ended);
+	if (r == -EINTR || cli_signal)
+		return signal_status();
+	if (r == -ETIMEDOUT)
+		return 0;	/* idle for --timeout: done */
+	fail("%s: %s", addr, shmq_strerror(r));
+	return 1;
+}
+
 int cmd_pong(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "classic", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "hub", no_argument, NULL, 'H' },
 		CHAN_LONGOPTS,
 		{ 0 }
 	};
 	struct chan_opts co = CHAN_OPTS_INIT;
 	unsigned long long answered = 0;
-	int classic = 0, verbose = 0, c, r;
+	int classic = 0, verbose = 0, hub = 0, c, r = 0;
 	const char *addr;
 	shmq_t *q;
 
-	while ((c = getopt_long(argc, argv, "Cv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "CvH", opts, NULL)) != -1) {
 		if (c == 'C')
 			classic = 1;
+		else if (c == 'H')
+			hub = 1;
 		else if (c == 'v')
 			verbose = 1;
 		else if (!chan_option(&co, c, optarg))
@@ -286,29 +369,13 @@ int cmd_pong(int argc, char **argv)
 	catch_signals();
 	if (classic)
 		return classic_pong(addr, co.timeout_ns, verbose);
+	if (hub)
+		return hub_pong(addr, &co, verbose);
 	q = open_channel(addr, &co);
 	if (!q)
 		return cli_signal ? signal_status() : 1;
-	while (!cli_signal) {
-		const void *p;
-		void *d;
-		size_t len;
-
-		r = shmq_peek(q, &p, &len, co.timeout_ns);
-		if (r)
-			break;
-		if (len == 4 && !memcmp(p, "ping", 4)) {
-			p = "pong";
-		}
-		/* Echo from the ring into the ring: one copy. */
-		r = shmq_reserve(q, len, &d, co.timeout_ns);
-		if (r)
-			break;
-		memcpy(d, p, len);
-		shmq_commit(q);
-		shmq_release(q);
+	while (!cli_signal && (r = answer_one(q, co.timeout_ns, co.timeout_ns)) == 0)
 		answered++;
-	}
 	if (r == -EINTR || cli_signal) {
 		shmq_abandon(q);
 		return signal_status();

@@ -44,8 +44,13 @@ static const char *shmq_words(const struct shmq_desc *d, int r, char *buf,
 	else if (r)
 		snprintf(buf, size, "?");
 	else if (!d->ready)
-		snprintf(buf, size, "channel, %s", d->stale ? "stale: creator died while "
-			 "setting up" : "being set up");
+		snprintf(buf, size, "%s, %s", shmq_kind_name(d->kind),
+			 d->stale ? "stale: creator died while setting up" : "being set up");
+	else if (d->kind == SHMQ_KIND_HUB)
+		snprintf(buf, size, "hub%s%s%s, %s", d->addr_kind == SHMQ_ADDR_NAME ?
+			 " '" : "", d->addr_kind == SHMQ_ADDR_NAME ? d->name : "",
+			 d->addr_kind == SHMQ_ADDR_NAME ? "'" : "",
+			 d->stale ? "stale: its server died" : "serving");
 	else if (d->addr_kind == SHMQ_ADDR_NAME)
 		snprintf(buf, size, "channel '%s', %s%s", d->name,
 			 d->persistent ? "persistent" : "pair",
@@ -88,12 +93,13 @@ static void json_desc(struct json *j, const struct shmq_desc *d, int r)
 		return;
 	}
 	json_open(j, "shmq", '{');
-	json_str(j, "kind", "channel");
+	json_str(j, "kind", shmq_kind_name(d->kind));
 	snprintf(buf, sizeof(buf), "%u.%u", d->major, d->minor);
 	json_str(j, "layout", buf);
 	json_bool(j, "ready", d->ready);
 	json_bool(j, "stale", d->stale);
-	json_str(j, "lifetime", d->persistent ? "persistent" : "pair");
+	json_str(j, "lifetime", d->kind == SHMQ_KIND_HUB ? "server" :
+		 d->persistent ? "persistent" : "pair");
 	if (d->addr_kind == SHMQ_ADDR_NAME)
 		json_str(j, "name", d->name);
 	else
@@ -323,6 +329,13 @@ int cmd_stat(int argc, char **argv)
 	printf("created   %s by pid %d (%s), uid %u, mode %04o\n",
 	       iso_time(d.created, b1, sizeof(b1)), (int)d.creator_pid,
 	       shmq_pid_state_name(d.creator_state), (unsigned)d.creator_uid, d.mode);
+	if (d.kind == SHMQ_KIND_HUB) {
+		printf("server    %s\n", endpoint_words(&d.ep[0], b3, sizeof(b3)));
+		printf("clients   each on its own channel: %s to the client, %s "
+		       "back\n", human_size(d.capacity[0], b1, sizeof(b1)),
+		       human_size(d.capacity[1], b2, sizeof(b2)));
+		return 0;
+	}
 	for (i = 0; i < 2; i++) {
 		printf("ring %d>%d  %s, %s queued\n", i, 1 - i,
 		       human_size(d.capacity[i], b1, sizeof(b1)),

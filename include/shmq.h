@@ -298,10 +298,69 @@ struct shmq_info {
 int shmq_info(shmq_t *q, struct shmq_info *info);
 
 /* ------------------------------------------------------------------ */
+/* Hubs: one server, many clients, each on a channel of its own        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A server opens a hub at an address; each client that connects gets a
+ * private pair channel to the server (endpoint 1 of it, the server
+ * holding endpoint 0), with every guarantee of a channel: its own rings,
+ * so no client can read or block another's traffic, end of stream, death
+ * detection, nothing left behind.  The server waits for all its clients
+ * with one blocking call, which sleeps on one futex word that every client
+ * wakes.
+ *
+ * The hub segment stays at its address while the server runs and is
+ * removed by shmq_hub_close(); a server that died leaves it to the next
+ * server at that address (or `shmq clean`).  Connecting clients then get
+ * -ECONNREFUSED.  shmq_open() on a hub's address connects as a client too.
+ */
+typedef struct shmq_hub shmq_hub_t;
+
+/*
+ * Serve at @address.  Options as for shmq_open(): send_capacity and
+ * recv_capacity size each client's channel from the server's side, mode
+ * and trust_uids govern who may connect, wait and spin_ns how
+ * shmq_hub_wait() waits.  -EADDRINUSE if a live server (or a channel)
+ * holds the address.
+ */
+int shmq_hub_open(const char *address, const struct shmq_options *options,
+		  shmq_hub_t **hub);
+/*
+ * Wait for a client with something to receive: a message, or the end of
+ * its stream (its close, abandonment or death, after its last message),
+ * which shmq_recv() and friends then return without waiting.  Accepts new
+ * clients on the way.  Clients take turns, so a busy one cannot starve the
+ * rest.  A client whose stream has ended is returned again until
+ * shmq_hub_drop().  Timeout as for shmq_recv_timed(): -ETIMEDOUT, or
+ * -EAGAIN when 0; -EINTR as for channels.
+ */
+int shmq_hub_wait(shmq_hub_t *hub, shmq_t **client, int64_t timeout_ns);
+/* Close @client's channel (its end of stream) and forget it. */
+int shmq_hub_drop(shmq_hub_t *hub, shmq_t *client);
+/* The connected clients: their count, and each by index (NULL past it). */
+size_t shmq_hub_count(const shmq_hub_t *hub);
+shmq_t *shmq_hub_client(const shmq_hub_t *hub, size_t index);
+/* Close every client's channel and remove the hub from its address. */
+int shmq_hub_close(shmq_hub_t *hub);
+
+/*
+ * Connect to the hub at @address as a client, waiting for a server to
+ * appear for up to options->open_timeout_ms (0: forever).  Unlike
+ * shmq_open(), never creates anything.  -EPROTOTYPE if the address holds
+ * a channel; -ECONNREFUSED if the hub's server is gone.
+ */
+int shmq_connect(const char *address, const struct shmq_options *options,
+		 shmq_t **channel);
+
+/* ------------------------------------------------------------------ */
 /* Inspection, for tools: what a segment holds, read-only              */
 /* ------------------------------------------------------------------ */
 
 #define SHMQ_KIND_CHANNEL 1
+#define SHMQ_KIND_HUB 2
+/* "channel", "hub", or "unknown kind". */
+const char *shmq_kind_name(int kind);
 
 struct shmq_desc_endpoint {
 	int state;		/* enum shmq_peer_state (never DEAD) */
@@ -310,7 +369,9 @@ struct shmq_desc_endpoint {
 };
 
 struct shmq_desc {
-	int kind;		/* SHMQ_KIND_CHANNEL */
+	int kind;		/* SHMQ_KIND_CHANNEL or SHMQ_KIND_HUB; for a
+				 * hub, ep[0] is the server and capacity[]
+				 * each client's channel's */
 	int ready;		/* 0: the creator has not finished (or died) */
 	unsigned major, minor;	/* layout version */
 	int persistent;

@@ -25,7 +25,6 @@
 #include "ring.h"
 #include "wait.h"
 
-#define DEFAULT_SPIN_NS 20000
 #define RETRY_SLEEP_NS 1000000	/* between open attempts that must wait */
 
 struct shmq;
@@ -60,6 +59,20 @@ struct shmq {
 	struct shmq_waiter waiter;
 	size_t last_len;	/* of the last record received: poll spacing */
 	uint64_t instance;
+	/*
+	 * A hub's client: the hub's mapping, kept for its door, which the
+	 * server sleeps on for all its clients at once; woken like our
+	 * channel's own data eventcount.
+	 */
+	void *hub_map;
+	struct shmq_ec *door;
+	/*
+	 * A hub server's end of a client's channel: the hub looks at the
+	 * client's process (hub_check) for all its channels at once, so a
+	 * call that would not wait leaves it to the hub instead of spending
+	 * a system call on each -EAGAIN.
+	 */
+	int hub_checked;
 
 	/* The record a wait's ready() found, for the caller to use. */
 	const void *pk_buf;
@@ -73,7 +86,7 @@ struct shmq {
 /* ------------------------------------------------------------------ */
 
 __attribute__((format(printf, 2, 3)))
-static void explain(const struct shmq_options *o, const char *fmt, ...)
+void shmq_explain(const struct shmq_options *o, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +97,7 @@ static void explain(const struct shmq_options *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t round_capacity(size_t want)
+uint64_t shmq_round_capacity(size_t want)
 {
 	uint64_t c = SHMQ_RING_MIN_CAPACITY;
 
@@ -113,6 +126,14 @@ static int poison(struct shmq *q)
 static int poisoned(struct shmq *q)
 {
 	return __atomic_load_n(&q->poisoned, __ATOMIC_RELAXED);
+}
+
+/* After a commit or a close: wake the reader, and a hub's server. */
+static void notify_data(struct shmq *q)
+{
+	shmq_ec_notify(&q->tx.ctl->data);
+	if (q->door)
+		shmq_ec_notify(q->door);
 }
 
 /* Start watching a new holder of the peer's slot, in both directions. */
@@ -264,7 +285,8 @@ static int reserve(struct shmq *q, size_t len, void **buf, int64_t timeout_ns)
 	if (r != -EAGAIN)
 		return r == -EBADMSG ? poison(q) : r;
 	if (timeout_ns == 0) {
-		check_peer(sd);
+		if (!q->hub_checked)
+			check_peer(sd);
 		r = peer_gone(sd);
 		return r < 0 ? r : -EAGAIN;
 	}
@@ -293,7 +315,7 @@ SHMQ_API int shmq_commit(shmq_t *q)
 		return n;
 	n = shmq_ring_commit(&q->tx);
 	if (n)
-		shmq_ec_notify(&q->tx.ctl->data);
+		notify_data(q);
 	return n;
 }
 
@@ -312,7 +334,7 @@ SHMQ_API int shmq_send_timed(shmq_t *q, const void *buf, size_t len,
 		return r;
 	memcpy(dst, buf, len);
 	shmq_ring_commit(&q->tx);
-	shmq_ec_notify(&q->tx.ctl->data);
+	notify_data(q);
 	return 0;
 }
 
@@ -330,7 +352,7 @@ SHMQ_API int shmq_shutdown(shmq_t *q)
 	 * notify orders the flag before the check for a sleeping reader.
 	 */
 	shmq_store_release(&q->tx.ctl->eof, 1);
-	shmq_ec_notify(&q->tx.ctl->data);
+	notify_data(q);
 	return 0;
 }
 
@@ -372,7 +394,8 @@ static int next_record(struct shmq *q, int64_t timeout_ns)
 	publish(q);
 	if (timeout_ns == 0) {
 		/* A call made after the peer died learns it now. */
-		check_peer(sd);
+		if (!q->hub_checked)
+			check_peer(sd);
 		r = ready_recv(sd);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
@@ -481,7 +504,7 @@ static int member_of(gid_t g)
  * so they are what trust rests on; the owner must be trusted too, since
  * the owner can change the mode.
  */
-static int trusted(const struct shmq_seg_info *s, unsigned mode,
+int shmq_trusted(const struct shmq_seg_info *s, unsigned mode,
 		   const struct shmq_options *o)
 {
 	uid_t me = geteuid();
@@ -494,14 +517,14 @@ static int trusted(const struct shmq_seg_info *s, unsigned mode,
 	owner = s->uid == me || in_list(s->uid, list, n) ||
 		(s->uid == s->cuid && creator);
 	if (!creator || !owner) {
-		explain(o, "segment id %d was created by uid %u and is owned by "
+		shmq_explain(o, "segment id %d was created by uid %u and is owned by "
 			"uid %u, not by you (uid %u); refusing it unless that uid "
 			"is trusted", s->shmid, (unsigned)s->cuid, (unsigned)s->uid,
 			(unsigned)me);
 		return 0;
 	}
 	if (s->mode & ~mode) {
-		explain(o, "segment id %d has mode %04o, which grants more than "
+		shmq_explain(o, "segment id %d has mode %04o, which grants more than "
 			"the %04o asked for; refusing it", s->shmid, s->mode, mode);
 		return 0;
 	}
@@ -535,44 +558,26 @@ static int setup_rings(struct shmq *q)
 	return 0;
 }
 
-static int create_channel(struct shmq *q, const struct shmq_addr *a,
-			  const struct shmq_options *o, unsigned mode)
+/*
+ * Write the immutable identity of a fresh (zeroed) segment's header and
+ * its checksum; state stays INIT for the caller to set last.
+ */
+void shmq_hdr_init(struct shmq_hdr *h, const struct shmq_addr *a, unsigned mode,
+		   unsigned kind, unsigned flags, uint64_t c0, uint64_t c1,
+		   uint64_t total)
 {
-	uint64_t c0 = round_capacity(o ? o->send_capacity : 0);
-	uint64_t c1 = round_capacity(o ? o->recv_capacity : 0);
-	unsigned flags = SHMQ_SEG_EXCL;
-	struct shmq_hdr *h;
 	struct timespec now;
-	void *p;
-	int r, id;
 
-	if (o && (o->flags & SHMQ_HUGEPAGES))
-		flags |= SHMQ_SEG_HUGETLB;
-	r = shmq_seg_create(a, SHMQ_HDR_SIZE + c0 + c1, mode, flags, &id);
-	if (r) {
-		if (r == -EINVAL)
-			explain(o, "the kernel refused a segment of %llu bytes "
-				"(see /proc/sys/kernel/shmmax)",
-				(unsigned long long)(SHMQ_HDR_SIZE + c0 + c1));
-		return r;
-	}
-	r = shmq_seg_attach(id, 0, &p);
-	if (r) {
-		shmq_seg_remove(id);
-		return r;
-	}
-	h = p;
-	/* A fresh segment is zeroed: state is INIT until the end. */
 	h->magic = SHMQ_MAGIC;
 	h->major = SHMQ_LAYOUT_MAJOR;
 	h->minor = SHMQ_LAYOUT_MINOR;
-	h->kind = SHMQ_KIND_CHANNEL;
-	h->flags = (o && (o->flags & SHMQ_PERSISTENT)) ? SHMQ_HDR_PERSISTENT : 0;
+	h->kind = (uint16_t)kind;
+	h->flags = (uint16_t)flags;
 	h->hdr_size = SHMQ_HDR_SIZE;
 	h->mode = mode;
 	h->cap[0] = c0;
 	h->cap[1] = c1;
-	h->total_size = SHMQ_HDR_SIZE + c0 + c1;
+	h->total_size = total;
 	if (getrandom(&h->instance, sizeof(h->instance), GRND_NONBLOCK) != 8)
 		h->instance = (uint64_t)shmq_now_ns() ^ ((uint64_t)getpid() << 32);
 	h->addr_kind = (uint32_t)a->kind;
@@ -587,6 +592,51 @@ static int create_channel(struct shmq *q, const struct shmq_addr *a,
 	clock_gettime(CLOCK_REALTIME, &now);
 	h->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	h->check = shmq_hdr_checksum(h);
+}
+
+/* The size a header's geometry says its segment has; 0: no such kind. */
+uint64_t shmq_hdr_total(const struct shmq_hdr *copy)
+{
+	switch (copy->kind) {
+	case SHMQ_KIND_CHANNEL:
+		return SHMQ_HDR_SIZE + copy->cap[0] + copy->cap[1];
+	case SHMQ_KIND_HUB:
+		return SHMQ_HUB_SIZE;
+	default:
+		return 0;
+	}
+}
+
+static int create_channel(struct shmq *q, const struct shmq_addr *a,
+			  const struct shmq_options *o, unsigned mode)
+{
+	uint64_t c0 = shmq_round_capacity(o ? o->send_capacity : 0);
+	uint64_t c1 = shmq_round_capacity(o ? o->recv_capacity : 0);
+	unsigned flags = SHMQ_SEG_EXCL;
+	struct shmq_hdr *h;
+	void *p;
+	int r, id;
+
+	if (o && (o->flags & SHMQ_HUGEPAGES))
+		flags |= SHMQ_SEG_HUGETLB;
+	r = shmq_seg_create(a, SHMQ_HDR_SIZE + c0 + c1, mode, flags, &id);
+	if (r) {
+		if (r == -EINVAL)
+			shmq_explain(o, "the kernel refused a segment of %llu bytes "
+				"(see /proc/sys/kernel/shmmax)",
+				(unsigned long long)(SHMQ_HDR_SIZE + c0 + c1));
+		return r;
+	}
+	r = shmq_seg_attach(id, 0, &p);
+	if (r) {
+		shmq_seg_remove(id);
+		return r;
+	}
+	h = p;
+	/* A fresh segment is zeroed: state is INIT until the end. */
+	shmq_hdr_init(h, a, mode, SHMQ_KIND_CHANNEL,
+		      (o && (o->flags & SHMQ_PERSISTENT)) ? SHMQ_HDR_PERSISTENT : 0,
+		      c0, c1, SHMQ_HDR_SIZE + c0 + c1);
 	/* Formatting the rings writes every page: the segment is prefaulted. */
 	shmq_ring_format(&h->ring[0], (unsigned char *)p + SHMQ_HDR_SIZE, c0, 0);
 	shmq_ring_format(&h->ring[1], (unsigned char *)p + SHMQ_HDR_SIZE + c0, c1, 0);
@@ -657,7 +707,7 @@ static int wait_for_joiner(struct shmq *q, const struct shmq_options *o,
 							SHMQ_OWNER_SEALED, 0,
 							__ATOMIC_SEQ_CST,
 							__ATOMIC_SEQ_CST)) {
-				explain(o, r == -EINTR ? "interrupted while waiting for "
+				shmq_explain(o, r == -EINTR ? "interrupted while waiting for "
 					"the peer" : "no peer arrived in time");
 				return r;
 			}
@@ -672,39 +722,39 @@ static int wait_for_joiner(struct shmq *q, const struct shmq_options *o,
 
 /*
  * Is this (private copy of a) header one we can use: ours, this version,
- * intact, a channel, a possible geometry within @segsz bytes, and made for
+ * intact, of @kind, a possible geometry within @segsz bytes, and made for
  * address @a (NULL: any)?  0 or -errno, explained.
  */
-static int check_header(const struct shmq_hdr *copy, uint64_t segsz,
-			const struct shmq_addr *a, int shmid,
-			const struct shmq_options *o)
+int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
+		      const struct shmq_addr *a, int shmid,
+		      const struct shmq_options *o, unsigned kind)
 {
 	char name[sizeof(copy->name)];
 
 	if (copy->magic != SHMQ_MAGIC) {
-		explain(o, "segment id %d is not a shmq channel", shmid);
+		shmq_explain(o, "segment id %d is not a shmq segment", shmid);
 		return -EPROTO;
 	}
 	if (copy->major != SHMQ_LAYOUT_MAJOR) {
-		explain(o, "segment id %d has shmq layout %u.%u; this library "
+		shmq_explain(o, "segment id %d has shmq layout %u.%u; this library "
 			"reads %u.x", shmid, copy->major, copy->minor, SHMQ_LAYOUT_MAJOR);
 		return -EPROTONOSUPPORT;
 	}
 	if (copy->check != shmq_hdr_checksum(copy)) {
-		explain(o, "segment id %d: the header's checksum is wrong", shmid);
+		shmq_explain(o, "segment id %d: the header's checksum is wrong", shmid);
 		return -EBADMSG;
 	}
-	if (copy->kind != SHMQ_KIND_CHANNEL) {
-		explain(o, "segment id %d is a shmq segment of another kind (%u)",
-			shmid, copy->kind);
+	if (copy->kind != kind) {
+		shmq_explain(o, "segment id %d is a shmq %s, not a %s", shmid,
+			     shmq_kind_name(copy->kind), shmq_kind_name(kind));
 		return -EPROTOTYPE;
 	}
 	if (copy->hdr_size != SHMQ_HDR_SIZE ||
-	    round_capacity(copy->cap[0]) != copy->cap[0] ||
-	    round_capacity(copy->cap[1]) != copy->cap[1] ||
-	    copy->total_size != SHMQ_HDR_SIZE + copy->cap[0] + copy->cap[1] ||
+	    shmq_round_capacity(copy->cap[0]) != copy->cap[0] ||
+	    shmq_round_capacity(copy->cap[1]) != copy->cap[1] ||
+	    copy->total_size != shmq_hdr_total(copy) ||
 	    copy->total_size > segsz) {
-		explain(o, "segment id %d: impossible geometry", shmid);
+		shmq_explain(o, "segment id %d: impossible geometry", shmid);
 		return -EBADMSG;
 	}
 	if (!a)
@@ -718,17 +768,17 @@ static int check_header(const struct shmq_hdr *copy, uint64_t segsz,
 		memcpy(name, copy->name, sizeof(name));
 		name[sizeof(name) - 1] = '\0';
 		if (copy->addr_kind == SHMQ_ADDR_NAME)
-			explain(o, "key 0x%08x collides: its segment (id %d) belongs "
+			shmq_explain(o, "key 0x%08x collides: its segment (id %d) belongs "
 				"to the name '%s'", (uint32_t)a->key, shmid, name);
 		else
-			explain(o, "key 0x%08x collides: its segment (id %d) was "
+			shmq_explain(o, "key 0x%08x collides: its segment (id %d) was "
 				"made for another address", (uint32_t)a->key, shmid);
 		return -EADDRINUSE;
 	}
 	return 0;
 }
 
-enum { JOIN_SETTING_UP = 1, JOIN_AGAIN_NOW = 2 };
+enum { JOIN_SETTING_UP = 1, JOIN_AGAIN_NOW = 2, JOIN_HUB = 3 };
 
 /* Setting up takes microseconds: a segment still at it after this is not. */
 #define SETUP_LIMIT_NS (2 * 1000000000LL)
@@ -737,6 +787,7 @@ enum { JOIN_SETTING_UP = 1, JOIN_AGAIN_NOW = 2 };
  * Join the existing segment @shmid.  0 joined; JOIN_SETTING_UP: its live
  * creator has not finished writing it, look again in a moment;
  * JOIN_AGAIN_NOW: start over at once (it was removed, or finished with);
+ * JOIN_HUB: it is a hub, which the caller connects to as a client;
  * or -errno.
  */
 static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
@@ -752,13 +803,13 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 		return JOIN_AGAIN_NOW;	/* removed since we looked it up */
 	if (r) {
 		if (r == -EACCES)
-			explain(o, "segment id %d is not readable by you", shmid);
+			shmq_explain(o, "segment id %d is not readable by you", shmid);
 		return r;
 	}
-	if (!trusted(&s, mode, o))
+	if (!shmq_trusted(&s, mode, o))
 		return -EACCES;
 	if (s.size < SHMQ_HDR_SIZE) {
-		explain(o, "segment id %d (%llu bytes) is too small to be a shmq "
+		shmq_explain(o, "segment id %d (%llu bytes) is too small to be a shmq "
 			"channel", shmid, (unsigned long long)s.size);
 		return -EPROTO;
 	}
@@ -766,7 +817,7 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 	if (r) {
 		if (r == -EINVAL || r == -EIDRM)
 			return JOIN_AGAIN_NOW;
-		explain(o, "cannot attach segment id %d: %s", shmid, shmq_strerror(r));
+		shmq_explain(o, "cannot attach segment id %d: %s", shmid, shmq_strerror(r));
 		return r;
 	}
 	h = p;
@@ -783,7 +834,7 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 
 		if (magic != SHMQ_MAGIC && magic != 0) {
 			shmq_seg_detach(p);
-			explain(o, "segment id %d is not a shmq channel", shmid);
+			shmq_explain(o, "segment id %d is not a shmq channel", shmid);
 			return -EPROTO;
 		}
 		shmq_seg_detach(p);
@@ -797,13 +848,18 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 			shmq_seg_remove(shmid);
 			return JOIN_AGAIN_NOW;
 		}
-		explain(o, "segment id %d is not a shmq channel", shmid);
+		shmq_explain(o, "segment id %d is not a shmq channel", shmid);
 		return -EPROTO;
 	}
 
 	/* Copy the header once; check the copy, never the live bytes. */
 	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
-	r = check_header(&copy, s.size, a, shmid, o);
+	/* A hub's clients get a channel of their own: see hub.c. */
+	if (copy.magic == SHMQ_MAGIC && copy.kind == SHMQ_KIND_HUB) {
+		shmq_seg_detach(p);
+		return JOIN_HUB;
+	}
+	r = shmq_check_header(&copy, s.size, a, shmid, o, SHMQ_KIND_CHANNEL);
 	if (r) {
 		shmq_seg_detach(p);
 		return r;
@@ -892,7 +948,7 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 		if (r == 2) {
 			shmq_seg_detach(p);
 			q->hdr = NULL;
-			explain(o, "%s of persistent channel id %d %s held by live "
+			shmq_explain(o, "%s of persistent channel id %d %s held by live "
 				"processes", o && (o->flags & (SHMQ_ENDPOINT0 |
 				SHMQ_ENDPOINT1)) ? "the endpoint asked for" :
 				"both endpoints", shmid, o && (o->flags &
@@ -904,7 +960,7 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 	}
 	r = setup_rings(q);
 	if (r) {
-		explain(o, "segment id %d: ring positions are corrupted", shmid);
+		shmq_explain(o, "segment id %d: ring positions are corrupted", shmid);
 		return r;	/* the caller closes */
 	}
 	prefault((unsigned char *)p + SHMQ_HDR_SIZE, q->cap[0] + q->cap[1]);
@@ -913,6 +969,8 @@ static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 
 static void free_channel(struct shmq *q)
 {
+	if (q->hub_map)
+		shmq_seg_detach(q->hub_map);
 	shmq_peer_forget(&q->side[SEND].peer);
 	shmq_peer_forget(&q->side[RECV].peer);
 	free(q);
@@ -935,7 +993,7 @@ int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out)
 	if (shmq_load_acquire(&h->state) != SHMQ_STATE_READY)
 		return -EAGAIN;
 	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
-	r = check_header(&copy, size, NULL, -1, NULL);
+	r = shmq_check_header(&copy, size, NULL, -1, NULL, SHMQ_KIND_CHANNEL);
 	if (r)
 		return r;
 	q = calloc(1, sizeof(*q));
@@ -964,51 +1022,78 @@ int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out)
 	return 0;
 }
 
-SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
-		       shmq_t **out)
+/* A channel not yet attached to anything, with @o's settings. */
+static struct shmq *new_channel(const struct shmq_options *o)
 {
-	struct shmq_addr a;
-	struct shmq *q;
-	unsigned mode = o && o->mode ? o->mode : 0600;
-	int64_t deadline = SHMQ_NEVER, setup_since = 0;
-	int r, setup_id = -1;
+	struct shmq *q = calloc(1, sizeof(*q));
 
-	*out = NULL;
-	r = shmq_addr_parse(address, &a);
-	if (r) {
-		explain(o, "invalid address '%s': %s (expected %s)",
-			address ? address : "", r == -EINVAL ? a.why : shmq_strerror(r),
-			shmq_addr_forms());
-		return r;
-	}
-	if (mode & ~0777u || (o && (o->wait < 0 || o->wait > SHMQ_WAIT_BLOCK ||
-				    o->spin_ns < 0 || o->open_timeout_ms < 0))) {
-		explain(o, "invalid options");
-		return -EINVAL;
-	}
-	if (o && (!round_capacity(o->send_capacity) || !round_capacity(o->recv_capacity))) {
-		explain(o, "a capacity is larger than %u bytes", SHMQ_RING_MAX_CAPACITY);
-		return -EINVAL;
-	}
-	if (o && o->open_timeout_ms)
-		deadline = shmq_now_ns() + o->open_timeout_ms * 1000000;
-	q = calloc(1, sizeof(*q));
 	if (!q)
-		return -ENOMEM;
+		return NULL;
 	q->side[SEND].q = q->side[RECV].q = q;
 	shmq_peer_init(&q->side[SEND].peer);
 	shmq_peer_init(&q->side[RECV].peer);
 	q->me = shmq_owner((uint32_t)getpid(), shmq_self_start(), SHMQ_EP_ATTACHED);
 	q->waiter.policy = o ? o->wait : SHMQ_WAIT_HYBRID;
-	q->waiter.spin_ns = o && o->spin_ns ? o->spin_ns : DEFAULT_SPIN_NS;
+	q->waiter.spin_ns = o && o->spin_ns ? o->spin_ns : SHMQ_DEFAULT_SPIN_NS;
 	q->waiter.interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
 	q->waiter.stop = o ? o->stop : NULL;
+	return q;
+}
+
+/*
+ * What every opener (shmq_open, shmq_connect, shmq_hub_open) does first:
+ * parse @address into @a and check @o, explaining any failure; then the
+ * mode asked for and the absolute deadline of open_timeout_ms.
+ */
+int shmq_begin_open(const char *address, const struct shmq_options *o,
+		    struct shmq_addr *a, unsigned *mode, int64_t *deadline)
+{
+	int r = shmq_addr_parse(address, a);
+
+	if (r) {
+		shmq_explain(o, "invalid address '%s': %s (expected %s)",
+			     address ? address : "", r == -EINVAL ? a->why :
+			     shmq_strerror(r), shmq_addr_forms());
+		return r;
+	}
+	*mode = o && o->mode ? o->mode : 0600;
+	if (*mode & ~0777u || (o && (o->wait < 0 || o->wait > SHMQ_WAIT_BLOCK ||
+				     o->spin_ns < 0 || o->open_timeout_ms < 0))) {
+		shmq_explain(o, "invalid options");
+		return -EINVAL;
+	}
+	if (o && (!shmq_round_capacity(o->send_capacity) ||
+		  !shmq_round_capacity(o->recv_capacity))) {
+		shmq_explain(o, "a capacity is larger than %u bytes", SHMQ_RING_MAX_CAPACITY);
+		return -EINVAL;
+	}
+	*deadline = o && o->open_timeout_ms ?
+		shmq_now_ns() + o->open_timeout_ms * 1000000 : SHMQ_NEVER;
+	return 0;
+}
+
+SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
+		       shmq_t **out)
+{
+	struct shmq_addr a;
+	struct shmq *q;
+	unsigned mode;
+	int64_t deadline, setup_since = 0;
+	int r, setup_id = -1;
+
+	*out = NULL;
+	r = shmq_begin_open(address, o, &a, &mode, &deadline);
+	if (r)
+		return r;
+	q = new_channel(o);
+	if (!q)
+		return -ENOMEM;
 
 	for (;;) {
 		int shmid;
 
 		if (shmq_now_ns() >= deadline) {
-			explain(o, "no peer arrived in time");
+			shmq_explain(o, "no peer arrived in time");
 			r = -ETIMEDOUT;
 			break;
 		}
@@ -1032,7 +1117,7 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 		}
 		if (r) {
 			if (r == -ENOENT)
-				explain(o, "no segment with id %d", a.shmid);
+				shmq_explain(o, "no segment with id %d", a.shmid);
 			break;
 		}
 		r = join_channel(q, &a, shmid, o, mode);
@@ -1043,7 +1128,7 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 				setup_id = shmid;
 				setup_since = now;
 			} else if (now - setup_since > SETUP_LIMIT_NS) {
-				explain(o, "segment id %d has not finished setting up in "
+				shmq_explain(o, "segment id %d has not finished setting up in "
 					"%lld s though its creator is alive: it is not a "
 					"shmq channel", shmid, SETUP_LIMIT_NS / 1000000000);
 				r = -EPROTO;
@@ -1054,6 +1139,10 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 		}
 		if (r == JOIN_AGAIN_NOW)
 			continue;
+		if (r == JOIN_HUB) {
+			free_channel(q);
+			return shmq_hub_connect(&a, o, mode, deadline, out);
+		}
 		if (r && q->hdr) {
 			shmq_seg_detach(q->hdr);
 			q->hdr = NULL;
@@ -1066,6 +1155,119 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 	}
 	*out = q;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the hub (hub.c): one channel per client                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The server's end of a new client's channel: a pair at IPC_PRIVATE, so
+ * nobody finds it but the client the server tells its id; endpoint 0; not
+ * waited for (the hub looks with shmq_chan_joined()).
+ */
+int shmq_chan_offer(const struct shmq_options *o, unsigned mode, shmq_t **out)
+{
+	struct shmq_addr a = { .kind = SHMQ_ADDR_KEY, .key = IPC_PRIVATE, .shmid = -1 };
+	struct shmq *q = new_channel(o);
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	r = create_channel(q, &a, o, mode);
+	if (r) {
+		free_channel(q);
+		return r;
+	}
+	q->hub_checked = 1;
+	*out = q;
+	return 0;
+}
+
+/* Has the client joined an offered channel?  Then watch it: 1, else 0. */
+int shmq_chan_joined(shmq_t *q)
+{
+	uint64_t w = shmq_load_acquire(&q->hdr->ep[1].owner);
+
+	if (w == 0 || w == SHMQ_OWNER_SEALED)
+		return 0;
+	/* The joiner marked it removed; again, in case it died first. */
+	shmq_seg_remove(q->shmid);
+	watch_peer(q, w);
+	return 1;
+}
+
+/*
+ * Take an offer back: seal endpoint 1 (the same race as a creator that
+ * gives up waiting), remove the segment and free @q: 0.  1 if the client
+ * joined just before: @q is a live channel after all.
+ */
+int shmq_chan_withdraw(shmq_t *q)
+{
+	uint64_t expect = 0;
+
+	if (!__atomic_compare_exchange_n(&q->hdr->ep[1].owner, &expect,
+					 SHMQ_OWNER_SEALED, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST) && shmq_chan_joined(q))
+		return 1;
+	unmake(q);
+	free_channel(q);
+	return 0;
+}
+
+/*
+ * A client joins the channel the server offered, as endpoint 1.  The
+ * channel keeps the hub's mapping (@hub_map) for its @door, and detaches
+ * it when closed; on failure the caller still owns it.
+ */
+int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
+			 void *hub_map, struct shmq_ec *door, shmq_t **out)
+{
+	struct shmq_addr a = { .kind = SHMQ_ADDR_ID, .key = IPC_PRIVATE, .shmid = shmid };
+	struct shmq *q = new_channel(o);
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	r = join_channel(q, &a, shmid, o, mode);
+	if (r == 0 && (q->persistent || q->slot != 1)) {
+		shmq_explain(o, "the hub offered segment id %d, which is not a "
+			     "new pair", shmid);
+		r = -EPROTO;
+	} else if (r > 0) {
+		shmq_explain(o, "the hub took back its offer (segment id %d)", shmid);
+		r = -ECONNREFUSED;
+	}
+	if (r) {
+		if (q->hdr)
+			shmq_seg_detach(q->hdr);
+		free_channel(q);
+		return r;
+	}
+	q->hub_map = hub_map;
+	q->door = door;
+	*out = q;
+	return 0;
+}
+
+/* Spinning: is there a record for the server to receive (or a poison)? */
+int shmq_chan_poll(shmq_t *q)
+{
+	return poisoned(q) || shmq_ring_ready(&q->rx);
+}
+
+/* Anything a receive would return at once: a record, an end, an error? */
+int shmq_chan_ready(shmq_t *q)
+{
+	if (shmq_chan_poll(q) || shmq_load_acquire(&q->rx.ctl->eof))
+		return 1;
+	return peer_gone(&q->side[RECV]) != 0;
+}
+
+/* Look at the client's process (a pidfd poll), for ready() to report. */
+void shmq_chan_check(shmq_t *q)
+{
+	check_peer(&q->side[RECV]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1089,7 +1291,7 @@ static int leave(struct shmq *q, unsigned how)
 	 */
 	__atomic_compare_exchange_n(&q->hdr->ep[q->slot].owner, &expect, gone, 0,
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	shmq_ec_notify(&q->tx.ctl->data);
+	notify_data(q);
 	shmq_ec_notify(&q->rx.ctl->space);
 	if (!q->borrowed)
 		shmq_seg_detach(q->hdr);
@@ -1116,7 +1318,7 @@ SHMQ_API int shmq_set_wait(shmq_t *q, int wait, int64_t spin_ns)
 	if (wait < SHMQ_WAIT_HYBRID || wait > SHMQ_WAIT_BLOCK || spin_ns < 0)
 		return -EINVAL;
 	q->waiter.policy = wait;
-	q->waiter.spin_ns = spin_ns ? spin_ns : DEFAULT_SPIN_NS;
+	q->waiter.spin_ns = spin_ns ? spin_ns : SHMQ_DEFAULT_SPIN_NS;
 	return 0;
 }
 
@@ -1161,6 +1363,18 @@ SHMQ_API int shmq_info(shmq_t *q, struct shmq_info *i)
 /* Inspection                                                          */
 /* ------------------------------------------------------------------ */
 
+SHMQ_API const char *shmq_kind_name(int kind)
+{
+	switch (kind) {
+	case SHMQ_KIND_CHANNEL:
+		return "channel";
+	case SHMQ_KIND_HUB:
+		return "hub";
+	default:
+		return "segment of unknown kind";
+	}
+}
+
 /* Decode a mapped segment of @segsz bytes; see shmq_describe(). */
 int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
 			 struct shmq_desc *d)
@@ -1193,8 +1407,7 @@ int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
 	if (copy.major != SHMQ_LAYOUT_MAJOR)
 		return -EPROTONOSUPPORT;
 	if (copy.check != shmq_hdr_checksum(&copy) ||
-	    copy.total_size != SHMQ_HDR_SIZE + copy.cap[0] + copy.cap[1] ||
-	    copy.total_size > segsz)
+	    copy.total_size != shmq_hdr_total(&copy) || copy.total_size > segsz)
 		return -EBADMSG;
 	d->persistent = !!(copy.flags & SHMQ_HDR_PERSISTENT);
 	d->addr_kind = (int)copy.addr_kind;

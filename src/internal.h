@@ -8,6 +8,7 @@
 #ifndef SHMQ_INTERNAL_H
 #define SHMQ_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include "shmq.h"
@@ -24,6 +25,9 @@ static inline int64_t shmq_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* The hybrid wait's spin budget when none is asked for. */
+#define SHMQ_DEFAULT_SPIN_NS 20000
 
 /* A relative timeout (<0: forever, 0: don't wait) as an absolute deadline. */
 #define SHMQ_NEVER INT64_MAX
@@ -71,5 +75,38 @@ int shmq_owner_alive(uint64_t owner);
 int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out);
 int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
 			 struct shmq_desc *d);
+
+/* channel.c, shared with hub.c */
+struct shmq_hdr;
+struct shmq_ec;
+__attribute__((format(printf, 2, 3)))
+void shmq_explain(const struct shmq_options *o, const char *fmt, ...);
+uint64_t shmq_round_capacity(size_t want);	/* 0: too large */
+int shmq_begin_open(const char *address, const struct shmq_options *o,
+		    struct shmq_addr *a, unsigned *mode, int64_t *deadline);
+int shmq_trusted(const struct shmq_seg_info *s, unsigned mode,
+		 const struct shmq_options *o);
+void shmq_hdr_init(struct shmq_hdr *h, const struct shmq_addr *a, unsigned mode,
+		   unsigned kind, unsigned flags, uint64_t c0, uint64_t c1,
+		   uint64_t total);
+uint64_t shmq_hdr_total(const struct shmq_hdr *copy);
+int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
+		      const struct shmq_addr *a, int shmid,
+		      const struct shmq_options *o, unsigned kind);
+int shmq_chan_offer(const struct shmq_options *o, unsigned mode, shmq_t **out);
+int shmq_chan_joined(shmq_t *q);
+int shmq_chan_withdraw(shmq_t *q);
+int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
+			 void *hub_map, struct shmq_ec *door, shmq_t **out);
+int shmq_chan_poll(shmq_t *q);
+int shmq_chan_ready(shmq_t *q);
+void shmq_chan_check(shmq_t *q);
+
+/*
+ * hub.c: connect to the hub at @a as a client, waiting for a server until
+ * @deadline (shmq_open() lands here when it finds a hub).
+ */
+int shmq_hub_connect(const struct shmq_addr *a, const struct shmq_options *o,
+		     unsigned mode, int64_t deadline, shmq_t **out);
 
 #endif /* SHMQ_INTERNAL_H */

@@ -236,6 +236,12 @@ int shmq_ring_peek(struct shmq_ring *r, const void **buf, size_t *len)
 	}
 }
 
+int shmq_ring_ready(const struct shmq_ring *r)
+{
+	/* Acquire, as in peek: a caller told "ready" goes on to read it. */
+	return shmq_load_acquire(hdr_at(r, r->head)) != 0;
+}
+
 int shmq_ring_release(struct shmq_ring *r)
 {
 	uint32_t n = r->npeeked;

@@ -153,6 +153,11 @@ void shmq_ring_discard(struct shmq_ring *r);
 /* Consumer.  peek: 0, -EAGAIN (empty), -EBADMSG. */
 int shmq_ring_peek(struct shmq_ring *r, const void **buf, size_t *len);
 /*
+ * Is there a record (or anything else: peek will judge it) after those
+ * peeked?  1 or 0; consumes nothing.
+ */
+int shmq_ring_ready(const struct shmq_ring *r);
+/*
  * Free every peeked record; returns the count.  Publishing is separate:
  * until shmq_ring_publish() the producer cannot reuse the space.
  */

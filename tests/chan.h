@@ -122,4 +122,19 @@ static inline int segment_exists(int shmid)
 	return shmq_seg_stat(shmid, &s) == 0;
 }
 
+/* Segments process @pid created that exist and are not marked removed. */
+static inline int segments_made_by(pid_t pid)
+{
+	struct shmq_seg_info *list;
+	size_t n, i;
+	int mine = 0;
+
+	if (shmq_seg_list(&list, &n))
+		return -1;
+	for (i = 0; i < n; i++)
+		mine += list[i].cpid == pid && !list[i].removed;
+	free(list);
+	return mine;
+}
+
 #endif

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hub layer: one server, many clients, each client on a channel of its
+ * own, and one blocking wait for all of them.
+ *
+ * The hub segment sits at the hub's address (layout.h draws it): the usual
+ * header, a door (an eventcount the server sleeps on) and 64 slots where
+ * clients ask to come in.  A client claims a slot with a compare-and-swap
+ * of its owner word and rings the door; the server answers with a pair
+ * channel it created at IPC_PRIVATE, whose id only that client learns; the
+ * client joins it as endpoint 1.  From then on they talk over that channel
+ * like any pair: separate rings, so one client can neither read nor stall
+ * another's traffic, and the channel's own end-of-stream and death rules.
+ * The one addition: a client rings the door after each commit and at
+ * close, so the server can sleep on the door for everyone at once.
+ *
+ * Everything the server reads from the hub segment is untrusted: a slot's
+ * word is only compared, the server keeps what it answered in private
+ * memory (struct slot_view), and the clients' channels check themselves.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "internal.h"
+#include "layout.h"
+#include "wait.h"
+
+#define LOOK_AGAIN_NS 2000000	/* between looks for a server or a free slot */
+
+/* What the server answered on a slot: private, never read back. */
+struct slot_view {
+	uint64_t asker;		/* the owner word it answered */
+	shmq_t *pending;	/* the channel offered, until joined */
+	int answered;		/* with a channel, or a refusal */
+};
+
+struct shmq_hub {
+	struct shmq_hdr *hdr;
+	struct shmq_hub_area *area;
+	int shmid;
+	uint64_t me;		/* our owner word, in endpoint 0 */
+	unsigned mode;
+	struct shmq_options chan_opts;	/* for each client's channel */
+	struct shmq_waiter waiter;
+	struct slot_view view[SHMQ_HUB_SLOTS];
+	unsigned answered;	/* slots answered, not yet freed */
+	uint32_t asks_seen;
+	int64_t last_check;
+	shmq_t **clients;
+	size_t count, alloc;
+	size_t next;		/* where the next scan starts: turns */
+	shmq_t *found;
+};
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int stopped(const struct shmq_options *o)
+{
+	return o && o->stop && *o->stop;
+}
+
+/* ------------------------------------------------------------------ */
+/* The server                                                          */
+/* ------------------------------------------------------------------ */
+
+static struct shmq_hub_slot *slot_at(struct shmq_hub *h, int i)
+{
+	return &h->area->slot[i];
+}
+
+/* The client is done with slot @i (joined or gone): free it for the next. */
+static void free_slot(struct shmq_hub *h, int i)
+{
+	struct slot_view *v = &h->view[i];
+
+	if (v->answered)
+		h->answered--;
+	memset(v, 0, sizeof(*v));
+	shmq_store_relaxed(&slot_at(h, i)->offered, 0);
+	shmq_store_relaxed(&slot_at(h, i)->shmid, 0);
+	/*
+	 * Release: a client whose compare-and-swap reads this 0 (seq_cst,
+	 * so acquire) sees `offered` back at 0 before it waits on it.
+	 */
+	shmq_store_release(&slot_at(h, i)->client, 0);
+}
+
+/* A client has joined: from now on hub_wait() watches its channel. */
+static void adopt(struct shmq_hub *h, shmq_t *c)
+{
+	if (h->count == h->alloc) {
+		size_t n = h->alloc ? 2 * h->alloc : 16;
+		shmq_t **more = realloc(h->clients, n * sizeof(*more));
+
+		if (!more) {
+			/* Tell it plainly rather than leave it waiting. */
+			shmq_abandon(c);
+			return;
+		}
+		h->clients = more;
+		h->alloc = n;
+	}
+	h->clients[h->count++] = c;
+}
+
+/* Answer the client asking in slot @i (owner word @w) with a channel. */
+static void answer(struct shmq_hub *h, int i, uint64_t w)
+{
+	struct shmq_hub_slot *sl = slot_at(h, i);
+	struct slot_view *v = &h->view[i];
+	struct shmq_info info;
+	shmq_t *q = NULL;
+	int r = shmq_chan_offer(&h->chan_opts, h->mode, &q);
+
+	if (r == 0) {
+		shmq_info(q, &info);
+		v->pending = q;
+	}
+	v->asker = w;
+	v->answered = 1;
+	h->answered++;
+	shmq_store_relaxed(&sl->shmid, r ? r : info.shmid);
+	/* Release: the client's acquire load of `offered` sees the id. */
+	shmq_store_release(&sl->offered, 1);
+	shmq_futex_wake(&sl->offered, 1);
+}
+
+/*
+ * Move slot @i on: answer a new asker, adopt a client that joined, free
+ * the slot of one that gave up.  With @sweep, also free the slots of
+ * askers whose processes died (a look at /proc each: checks only).
+ */
+static void service_slot(struct shmq_hub *h, int i, int sweep)
+{
+	struct slot_view *v = &h->view[i];
+	uint64_t w = shmq_load_acquire(&slot_at(h, i)->client);
+
+	if (!v->answered) {
+		if (w == 0)
+			return;
+		if (shmq_owner_state(w) != SHMQ_EP_ATTACHED ||
+		    (sweep && !shmq_owner_alive(w)))
+			free_slot(h, i);	/* gone before we answered */
+		else
+			answer(h, i, w);
+		return;
+	}
+	if (v->pending && shmq_chan_joined(v->pending)) {
+		adopt(h, v->pending);
+		v->pending = NULL;
+		free_slot(h, i);
+		return;
+	}
+	/* The asker gave up (its word changed), or died. */
+	if (w != v->asker || (sweep && !shmq_owner_alive(w))) {
+		if (v->pending && shmq_chan_withdraw(v->pending) == 1)
+			adopt(h, v->pending);	/* it joined just then */
+		v->pending = NULL;
+		free_slot(h, i);
+	}
+}
+
+/* Look at the slots if anyone asked since we last did, or still joins. */
+static void service(struct shmq_hub *h)
+{
+	uint32_t asks = shmq_load_acquire(&h->area->asks);
+	int i;
+
+	if (asks == h->asks_seen && !h->answered)
+		return;
+	h->asks_seen = asks;
+	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
+		service_slot(h, i, 0);
+}
+
+/*
+ * One pass over the clients, starting after the last one returned, so a
+ * busy client cannot starve the rest.  @full: everything that ends a wait
+ * (end of stream, the peer's state), else only the rings (spinning).
+ */
+static int scan(struct shmq_hub *h, int full)
+{
+	size_t i, k;
+
+	service(h);
+	for (i = 0; i < h->count; i++) {
+		k = (h->next + i) % h->count;
+		if (full ? shmq_chan_ready(h->clients[k]) : shmq_chan_poll(h->clients[k])) {
+			h->found = h->clients[k];
+			h->next = k + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int hub_ready(void *arg)
+{
+	return scan(arg, 1);
+}
+
+static int hub_poll(void *arg)
+{
+	return scan(arg, 0);
+}
+
+/*
+ * Look at every client's process (a pidfd poll each) and every asker's:
+ * at most every fifth of the check interval, so a server that parks after
+ * each message does not poll every client each time.
+ */
+static void hub_check(void *arg)
+{
+	struct shmq_hub *h = arg;
+	int64_t now = shmq_now_ns();
+	size_t i;
+
+	if (now - h->last_check < SHMQ_CHECK_INTERVAL_NS / 5)
+		return;
+	h->last_check = now;
+	for (i = 0; i < h->count; i++)
+		shmq_chan_check(h->clients[i]);
+	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
+		service_slot(h, (int)i, 1);
+}
+
+SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
+{
+	struct shmq_wait_ops ops = { hub_ready, hub_check, h, hub_poll };
+	int r;
+
+	*client = NULL;
+	if (!hub_ready(h)) {
+		if (timeout_ns == 0) {
+			/* A call made after a client died learns it now. */
+			hub_check(h);
+			if (!hub_ready(h))
+				return -EAGAIN;
+		} else {
+			r = shmq_wait(&h->area->door, &h->waiter, &ops,
+				      shmq_deadline(timeout_ns));
+			if (r)
+				return r;
+		}
+	}
+	*client = h->found;
+	return 0;
+}
+
+SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
+{
+	size_t i;
+
+	for (i = 0; i < h->count; i++)
+		if (h->clients[i] == c)
+			break;
+	if (i == h->count)
+		return -EINVAL;
+	memmove(&h->clients[i], &h->clients[i + 1],
+		(h->count - i - 1) * sizeof(*h->clients));
+	h->count--;
+	if (h->next > i)
+		h->next--;
+	return shmq_close(c);
+}
+
+SHMQ_API size_t shmq_hub_count(const shmq_hub_t *h)
+{
+	return h->count;
+}
+
+SHMQ_API shmq_t *shmq_hub_client(const shmq_hub_t *h, size_t index)
+{
+	return index < h->count ? h->clients[index] : NULL;
+}
+
+/* Create the hub segment at @a: -EEXIST if something holds the key. */
+static int make_hub(struct shmq_hub *h, const struct shmq_addr *a,
+		    const struct shmq_options *o)
+{
+	uint64_t c0 = shmq_round_capacity(o ? o->send_capacity : 0);
+	uint64_t c1 = shmq_round_capacity(o ? o->recv_capacity : 0);
+	void *p;
+	int r, id;
+
+	r = shmq_seg_create(a, SHMQ_HUB_SIZE, h->mode, SHMQ_SEG_EXCL, &id);
+	if (r)
+		return r;
+	r = shmq_seg_attach(id, 0, &p);
+	if (r) {
+		shmq_seg_remove(id);
+		return r;
+	}
+	h->hdr = p;
+	h->area = (struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
+	h->shmid = id;
+	shmq_hdr_init(h->hdr, a, h->mode, SHMQ_KIND_HUB, 0, c0, c1, SHMQ_HUB_SIZE);
+	h->hdr->ep[0].owner = h->me;
+	/* Last: a client that reads READY (acquire) sees all of the above. */
+	shmq_store_release(&h->hdr->state, SHMQ_STATE_READY);
+	return 0;
+}
+
+/*
+ * Something holds the key of @a.  Remove it if it is a leftover of ours (a
+ * hub whose server died, a pair nobody joined, a segment whose creator
+ * died setting it up): 0, try again.  Else -errno, explained.
+ */
+static int clear_leftover(const struct shmq_addr *a, const struct shmq_options *o,
+			  unsigned mode)
+{
+	struct shmq_seg_info s;
+	struct shmq_desc d;
+	int id, r;
+
+	r = shmq_seg_open(a, &id);
+	if (r == -ENOENT)
+		return 0;	/* gone since */
+	if (r == 0)
+		r = shmq_seg_stat(id, &s);
+	if (r == -EINVAL || r == -EIDRM)
+		return 0;
+	if (r)
+		return r;
+	if (!shmq_trusted(&s, mode, o))
+		return -EACCES;
+	r = shmq_describe(id, &d);
+	if (r == -EINVAL || r == -EIDRM)
+		return 0;
+	if (r) {
+		shmq_explain(o, "the address is held by segment id %d, which is "
+			     "not a shmq segment", id);
+		return -EADDRINUSE;
+	}
+	if (d.ready && a->kind == SHMQ_ADDR_NAME &&
+	    (d.addr_kind != SHMQ_ADDR_NAME || strcmp(d.name, a->name))) {
+		shmq_explain(o, "key 0x%08x collides: its segment (id %d) belongs "
+			     "to another address", (uint32_t)a->key, id);
+		return -EADDRINUSE;
+	}
+	if (d.stale) {
+		shmq_seg_remove(id);
+		return 0;
+	}
+	if (d.kind == SHMQ_KIND_HUB)
+		shmq_explain(o, "a hub server (pid %d) already serves this "
+			     "address", (int)d.ep[0].pid);
+	else
+		shmq_explain(o, "the address is in use by a shmq %s (segment id %d)",
+			     shmq_kind_name(d.kind), id);
+	return -EADDRINUSE;
+}
+
+SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
+			   shmq_hub_t **out)
+{
+	struct shmq_addr a;
+	struct shmq_hub *h;
+	unsigned mode;
+	int64_t deadline;
+	int r, tries;
+
+	*out = NULL;
+	r = shmq_begin_open(address, o, &a, &mode, &deadline);
+	if (r)
+		return r;
+	if (a.kind == SHMQ_ADDR_ID) {
+		shmq_explain(o, "a hub needs an address its clients can find "
+			     "(a name, ftok: or key:), not an id");
+		return -EINVAL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->mode = mode;
+	if (o)
+		h->chan_opts = *o;
+	/* Each client's channel is a plain pair; the hub reports for it. */
+	h->chan_opts.flags &= SHMQ_INTERRUPTIBLE | SHMQ_HUGEPAGES;
+	h->chan_opts.errbuf = NULL;
+	h->me = shmq_owner((uint32_t)getpid(), shmq_self_start(), SHMQ_EP_ATTACHED);
+	h->waiter.policy = o ? o->wait : SHMQ_WAIT_HYBRID;
+	h->waiter.spin_ns = o && o->spin_ns ? o->spin_ns : SHMQ_DEFAULT_SPIN_NS;
+	h->waiter.interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
+	h->waiter.stop = o ? o->stop : NULL;
+
+	/* Each round removes one leftover; a live holder ends it. */
+	for (tries = 0; tries < 100; tries++) {
+		r = make_hub(h, &a, o);
+		if (r != -EEXIST)
+			break;
+		r = clear_leftover(&a, o, mode);
+		if (r)
+			break;
+		r = -EADDRINUSE;
+	}
+	if (r) {
+		if (r == -EADDRINUSE && tries == 100)
+			shmq_explain(o, "the address stayed taken");
+		free(h);
+		return r;
+	}
+	*out = h;
+	return 0;
+}
+
+SHMQ_API int shmq_hub_close(shmq_hub_t *h)
+{
+	uint64_t expect = h->me;
+	size_t i;
+	int k;
+
+	if (!h)
+		return -EINVAL;
+	/* No more answers: clients asking from now on are refused. */
+	__atomic_compare_exchange_n(&h->hdr->ep[0].owner, &expect,
+				    (h->me & ~(uint64_t)3) | SHMQ_EP_CLOSED, 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	for (k = 0; k < SHMQ_HUB_SLOTS; k++) {
+		struct shmq_hub_slot *sl = slot_at(h, k);
+		struct slot_view *v = &h->view[k];
+
+		if (v->pending && shmq_chan_withdraw(v->pending) == 1)
+			shmq_close(v->pending);	/* joined at the last moment */
+		v->pending = NULL;
+		if (shmq_load_acquire(&sl->client) &&
+		    !shmq_load_relaxed(&sl->offered)) {
+			shmq_store_relaxed(&sl->shmid, -ECONNREFUSED);
+			shmq_store_release(&sl->offered, 1);
+			shmq_futex_wake(&sl->offered, 1);
+		}
+	}
+	for (i = 0; i < h->count; i++)
+		shmq_close(h->clients[i]);
+	shmq_seg_remove(h->shmid);
+	shmq_seg_detach(h->hdr);
+	free(h->clients);
+	free(h);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The client                                                          */
+/* ------------------------------------------------------------------ */
+
+static int server_alive(const struct shmq_hdr *hdr)
+{
+	uint64_t w = shmq_load_acquire(&hdr->ep[0].owner);
+
+	return shmq_owner_state(w) == SHMQ_EP_ATTACHED && shmq_owner_alive(w);
+}
+
+/*
+ * Attach the hub segment @shmid and check it is a hub made for @a.
+ * -EAGAIN: it went away or is still being set up; look again.
+ */
+static int attach_hub(const struct shmq_addr *a, int shmid,
+		      const struct shmq_options *o, unsigned mode, void **out)
+{
+	struct shmq_seg_info s, s2;
+	struct shmq_hdr copy, *hdr;
+	void *p;
+	int r;
+
+	r = shmq_seg_stat(shmid, &s);
+	if (r == -EINVAL || r == -EIDRM)
+		return -EAGAIN;
+	if (r)
+		return r;
+	if (!shmq_trusted(&s, mode, o))
+		return -EACCES;
+	if (s.size < SHMQ_HUB_SIZE) {
+		shmq_explain(o, "segment id %d is too small to be a shmq hub", shmid);
+		return -EPROTO;
+	}
+	r = shmq_seg_attach(shmid, 0, &p);
+	if (r == -EINVAL || r == -EIDRM)
+		return -EAGAIN;
+	if (r)
+		return r;
+	/* The same segment as the one we vetted (ids can be reused)? */
+	if (shmq_seg_stat(shmid, &s2) || s2.cuid != s.cuid || s2.uid != s.uid ||
+	    s2.size != s.size || s2.cpid != s.cpid || s2.mode != s.mode) {
+		shmq_seg_detach(p);
+		return -EAGAIN;
+	}
+	hdr = p;
+	if (shmq_load_acquire(&hdr->state) != SHMQ_STATE_READY) {
+		shmq_seg_detach(p);
+		return -EAGAIN;
+	}
+	memcpy(&copy, hdr, offsetof(struct shmq_hdr, state));
+	r = shmq_check_header(&copy, s.size, a, shmid, o, SHMQ_KIND_HUB);
+	if (r) {
+		shmq_seg_detach(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Claim a free slot, starting anywhere: NULL if all are taken. */
+static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me)
+{
+	unsigned start = 0, i;
+
+	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
+		start = (unsigned)getpid();
+	for (i = 0; i < SHMQ_HUB_SLOTS; i++) {
+		struct shmq_hub_slot *sl = &area->slot[(start + i) % SHMQ_HUB_SLOTS];
+		uint64_t expect = 0;
+
+		if (__atomic_compare_exchange_n(&sl->client, &expect, me, 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return sl;
+	}
+	return NULL;
+}
+
+/* Ask the attached hub @p for a channel: the handshake of layout.h. */
+static int ask(void *p, const struct shmq_options *o, unsigned mode,
+	       int64_t deadline, shmq_t **out)
+{
+	struct shmq_hdr *hdr = p;
+	struct shmq_hub_area *area =
+		(struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
+	uint64_t me = shmq_owner((uint32_t)getpid(), shmq_self_start(),
+				 SHMQ_EP_ATTACHED);
+	int interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
+	struct shmq_hub_slot *sl;
+	uint64_t expect;
+	int r, id;
+
+	for (;;) {
+		if (!server_alive(hdr)) {
+			shmq_explain(o, "the hub's server is gone");
+			return -ECONNREFUSED;
+		}
+		sl = claim_slot(area, me);
+		if (sl)
+			break;
+		if (shmq_now_ns() >= deadline) {
+			shmq_explain(o, "all %d of the hub's slots stayed busy",
+				     SHMQ_HUB_SLOTS);
+			return -ETIMEDOUT;
+		}
+		if (stopped(o))
+			return -EINTR;
+		sleep_ns(LOOK_AGAIN_NS);
+	}
+	__atomic_fetch_add(&area->asks, 1, __ATOMIC_RELEASE);
+	shmq_ec_notify(&area->door);
+
+	for (;;) {
+		int64_t now = shmq_now_ns();
+		int64_t until = now + SHMQ_CHECK_INTERVAL_NS;
+
+		r = 0;
+		/* Acquire: pairs with the server's release; shmid is its answer. */
+		if (shmq_load_acquire(&sl->offered))
+			break;
+		if (!server_alive(hdr)) {
+			shmq_explain(o, "the hub's server died before answering");
+			r = -ECONNREFUSED;
+		} else if (now >= deadline) {
+			shmq_explain(o, "the hub's server did not answer in time");
+			r = -ETIMEDOUT;
+		} else if (stopped(o)) {
+			r = -EINTR;
+		} else if (shmq_futex_wait(&sl->offered, 0, until < deadline ? until : deadline) ==
+			   -EINTR && interruptible) {
+			r = -EINTR;
+		}
+		if (r)
+			goto give_up;
+	}
+	id = shmq_load_relaxed(&sl->shmid);
+	if (id < 0) {
+		shmq_explain(o, "the hub's server refused: %s", shmq_strerror(id));
+		r = id;
+		goto give_up;
+	}
+	r = shmq_chan_take_offer(id, o, mode, p, &area->door, out);
+	if (r == 0)
+		return 0;
+give_up:
+	/* Done with the slot: the server frees it (and withdraws any offer). */
+	expect = me;
+	__atomic_compare_exchange_n(&sl->client, &expect,
+				    (me & ~(uint64_t)3) | SHMQ_EP_CLOSED, 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	shmq_ec_notify(&area->door);
+	return r;
+}
+
+int shmq_hub_connect(const struct shmq_addr *a, const struct shmq_options *o,
+		     unsigned mode, int64_t deadline, shmq_t **out)
+{
+	for (;;) {
+		void *p;
+		int r, shmid;
+
+		r = shmq_seg_open(a, &shmid);
+		if (r == 0) {
+			r = attach_hub(a, shmid, o, mode, &p);
+			if (r == 0) {
+				r = ask(p, o, mode, deadline, out);
+				if (r)
+					shmq_seg_detach(p);
+				return r;
+			}
+		}
+		if (r != -ENOENT && r != -EAGAIN)
+			return r;
+		if (a->kind == SHMQ_ADDR_ID && r == -ENOENT) {
+			shmq_explain(o, "no segment with id %d", a->shmid);
+			return r;
+		}
+		if (shmq_now_ns() >= deadline) {
+			shmq_explain(o, "no hub server appeared in time");
+			return -ETIMEDOUT;
+		}
+		if (stopped(o))
+			return -EINTR;
+		sleep_ns(LOOK_AGAIN_NS);
+	}
+}
+
+SHMQ_API int shmq_connect(const char *address, const struct shmq_options *o,
+			  shmq_t **out)
+{
+	struct shmq_addr a;
+	unsigned mode;
+	int64_t deadline;
+	int r;
+
+	*out = NULL;
+	r = shmq_begin_open(address, o, &a, &mode, &deadline);
+	return r ? r : shmq_hub_connect(&a, o, mode, deadline, out);
+}
