@@ -9,6 +9,9 @@
         for msg in ch:                      # until the peer closes
             ...
 
+A server of many clients: shmq.Hub(address), whose wait() returns the next
+client's Channel; a client: shmq.connect(address) (or shmq.open).
+
 A thin ctypes layer over libshmq (no compiler needed).  Errors are the
 usual OSError subclasses: TimeoutError, BlockingIOError (try_ calls),
 ConnectionResetError (the peer died), ConnectionAbortedError (it gave up),
@@ -25,7 +28,7 @@ import ctypes.util
 import errno as _errno
 import os
 
-__all__ = ["open", "Channel", "EndOfStream", "version"]
+__all__ = ["open", "connect", "Channel", "Hub", "EndOfStream", "version"]
 
 WAIT_HYBRID, WAIT_SPIN, WAIT_BLOCK = 0, 1, 2
 _PERSISTENT, _INTERRUPTIBLE = 0x1, 0x2
@@ -104,6 +107,14 @@ _send_timed = _fn("shmq_send_timed", ctypes.c_int, _p, ctypes.c_char_p,
 _recv_timed = _fn("shmq_recv_timed", ctypes.c_int, _p, _p, ctypes.c_size_t,
                   ctypes.POINTER(ctypes.c_size_t), ctypes.c_int64)
 _info = _fn("shmq_info", ctypes.c_int, _p, ctypes.POINTER(_Info))
+_connect = _fn("shmq_connect", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_Options),
+               ctypes.POINTER(_p))
+_hub_open = _fn("shmq_hub_open", ctypes.c_int, ctypes.c_char_p,
+                ctypes.POINTER(_Options), ctypes.POINTER(_p))
+_hub_wait = _fn("shmq_hub_wait", ctypes.c_int, _p, ctypes.POINTER(_p), ctypes.c_int64)
+_hub_drop = _fn("shmq_hub_drop", ctypes.c_int, _p, _p)
+_hub_count = _fn("shmq_hub_count", ctypes.c_size_t, _p)
+_hub_close = _fn("shmq_hub_close", ctypes.c_int, _p)
 
 _PEER_STATES = {0: "none", 1: "attached", 2: "closed", 3: "abandoned", 4: "dead"}
 
@@ -139,25 +150,8 @@ def _now_ns():
 class Channel:
     """One end of a shmq channel.  Use shmq.open() to make one."""
 
-    def __init__(self, address, *, capacity=0, send_capacity=0, recv_capacity=0,
-                 mode=0o600, persistent=False, endpoint=None, wait="hybrid",
-                 spin_us=0, timeout=None, trust_uids=()):
-        opts = _Options()
-        opts.send_capacity = send_capacity or capacity
-        opts.recv_capacity = recv_capacity or capacity
-        opts.mode = mode
-        opts.flags = _INTERRUPTIBLE | (_PERSISTENT if persistent else 0)
-        if endpoint is not None:
-            opts.flags |= _ENDPOINT1 if endpoint else _ENDPOINT0
-        opts.wait = {"hybrid": WAIT_HYBRID, "spin": WAIT_SPIN, "block": WAIT_BLOCK}[wait]
-        opts.spin_ns = int(spin_us * 1000)
-        if trust_uids:
-            arr = (ctypes.c_uint * len(trust_uids))(*trust_uids)
-            opts.trust_uids = ctypes.cast(arr, ctypes.POINTER(ctypes.c_uint))
-            opts.n_trust_uids = len(trust_uids)
-        why = ctypes.create_string_buffer(512)
-        opts.errbuf = ctypes.cast(why, ctypes.c_char_p)
-        opts.errbuf_size = len(why)
+    def __init__(self, address, *, connect=False, timeout=None, **options):
+        opts, why, keep = _options(**options)
         self._q = _p()
         deadline = _deadline(timeout)
         # One interruptible wait for the peer: a signal ends it with EINTR,
@@ -167,8 +161,9 @@ class Channel:
                 opts.open_timeout_ms = 0          # forever
             else:
                 opts.open_timeout_ms = max(1, (deadline - _now_ns()) // 1_000_000)
-            r = _open(address.encode() if isinstance(address, str) else address,
-                      ctypes.byref(opts), ctypes.byref(self._q))
+            r = (_connect if connect else _open)(
+                address.encode() if isinstance(address, str) else address,
+                ctypes.byref(opts), ctypes.byref(self._q))
             if r != -_errno.EINTR:
                 break
         if r:
@@ -177,10 +172,14 @@ class Channel:
             if r == -_errno.ETIMEDOUT:
                 raise TimeoutError(_errno.ETIMEDOUT, "%s: no peer arrived" % address)
             raise OSError(-r, "%s: %s" % (address, detail or _strerror(r).decode()))
+        self._setup(address)
+
+    def _setup(self, address, hub=None):
         info = _Info()
         _info(self._q, ctypes.byref(info))
         self._buf = ctypes.create_string_buffer(max(int(info.max_recv), 1))
         self.address = address
+        self._hub = hub             # a hub server's client: the hub closes it
 
     # -- sending -----------------------------------------------------------
 
@@ -245,13 +244,17 @@ class Channel:
 
     def close(self):
         """Close cleanly: the peer receives what was sent, then EndOfStream."""
-        if self._q:
+        if self._q and self._hub:
+            self._hub.drop(self)
+        elif self._q:
             _close(self._q)
             self._q = None
 
     def abandon(self):
         """Close without end of stream: the peer gets ConnectionAbortedError."""
-        if self._q:
+        if self._q and self._hub:
+            self._hub.drop(self)
+        elif self._q:
             _abandon(self._q)
             self._q = None
 
@@ -266,7 +269,7 @@ class Channel:
             self.abandon()
 
     def __del__(self):
-        if getattr(self, "_q", None):
+        if getattr(self, "_q", None) and not getattr(self, "_hub", None):
             _abandon(self._q)
             self._q = None
 
@@ -291,6 +294,121 @@ class Channel:
                 raise _error(r, what)
 
 
+def _options(*, capacity=0, send_capacity=0, recv_capacity=0, mode=0o600,
+             persistent=False, endpoint=None, wait="hybrid", spin_us=0,
+             trust_uids=()):
+    """The C options, a buffer for the reason of a failure, and what must
+    stay alive as long as the options are used."""
+    opts = _Options()
+    opts.send_capacity = send_capacity or capacity
+    opts.recv_capacity = recv_capacity or capacity
+    opts.mode = mode
+    opts.flags = _INTERRUPTIBLE | (_PERSISTENT if persistent else 0)
+    if endpoint is not None:
+        opts.flags |= _ENDPOINT1 if endpoint else _ENDPOINT0
+    opts.wait = {"hybrid": WAIT_HYBRID, "spin": WAIT_SPIN, "block": WAIT_BLOCK}[wait]
+    opts.spin_ns = int(spin_us * 1000)
+    arr = None
+    if trust_uids:
+        arr = (ctypes.c_uint * len(trust_uids))(*trust_uids)
+        opts.trust_uids = ctypes.cast(arr, ctypes.POINTER(ctypes.c_uint))
+        opts.n_trust_uids = len(trust_uids)
+    why = ctypes.create_string_buffer(512)
+    opts.errbuf = ctypes.cast(why, ctypes.c_char_p)
+    opts.errbuf_size = len(why)
+    return opts, why, arr
+
+
 def open(address, **options):
-    """Open (and meet the peer on) a channel: see Channel for the options."""
+    """Open (and meet the peer on) a channel: see Channel for the options.
+    If the address is a hub's, this connects to it as a client."""
     return Channel(address, **options)
+
+
+def connect(address, **options):
+    """Connect to the hub at address as a client, waiting (up to timeout
+    seconds) for its server; never creates anything."""
+    return Channel(address, connect=True, **options)
+
+
+class Hub:
+    """A server of many clients, each on a channel of its own.
+
+        with shmq.Hub("svc") as hub:
+            while True:
+                ch = hub.wait()            # a client with a message, or ended
+                try:
+                    msg = ch.try_recv()
+                except (EndOfStream, ConnectionError):
+                    ch.close()             # drops it from the hub
+                    continue
+                if msg is not None:
+                    ch.send(msg)
+    """
+
+    def __init__(self, address, **options):
+        opts, why, keep = _options(**options)
+        self._h = _p()
+        r = _hub_open(address.encode() if isinstance(address, str) else address,
+                      ctypes.byref(opts), ctypes.byref(self._h))
+        if r:
+            self._h = None
+            detail = why.value.decode(errors="replace")
+            raise OSError(-r, "%s: %s" % (address, detail or _strerror(r).decode()))
+        self.address = address
+        self._clients = {}
+
+    def wait(self, timeout=None):
+        """The next client with something to receive (a message, or the end
+        of its stream) as a Channel; TimeoutError after timeout seconds."""
+        c = _p()
+        deadline = _deadline(timeout)
+        while True:
+            ns = _SLICE_NS if deadline is None else min(_SLICE_NS, deadline - _now_ns())
+            r = _hub_wait(self._check(), ctypes.byref(c), max(ns, 0))
+            if r == 0:
+                break
+            if r not in (-_errno.ETIMEDOUT, -_errno.EINTR, -_errno.EAGAIN):
+                raise _error(r, "hub wait")
+            if deadline is not None and _now_ns() >= deadline:
+                raise TimeoutError(_errno.ETIMEDOUT, "hub wait: timed out")
+        ch = self._clients.get(c.value)
+        if ch is None:
+            ch = Channel.__new__(Channel)
+            ch._q = _p(c.value)
+            ch._setup(self.address, hub=self)
+            self._clients[c.value] = ch
+        return ch
+
+    def drop(self, ch):
+        """Close a client's channel (its end of stream) and forget it."""
+        if ch._q and self._clients.pop(ch._q.value, None) is ch:
+            _hub_drop(self._check(), ch._q)
+        ch._q = None
+
+    def __len__(self):
+        return _hub_count(self._check()) if self._h else 0
+
+    def close(self):
+        """Close every client's channel and remove the hub."""
+        if self._h:
+            for ch in self._clients.values():
+                ch._q = None
+            self._clients.clear()
+            _hub_close(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self.close()
+
+    def _check(self):
+        if not self._h:
+            raise ValueError("the hub is closed")
+        return self._h

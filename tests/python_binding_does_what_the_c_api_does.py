@@ -159,5 +159,50 @@ os.unlink(path)
 r = subprocess.run([SHMQ, "stat", name], capture_output=True)
 ok(r.returncode == 1, "nothing is left at the name")
 
+# A hub: this process serves, two forked clients (connect, and open which
+# finds the hub) each send three messages and check the echoes.
+hubname = name + "-hub"
+with shmq.Hub(hubname) as hub:
+    kids = []
+    for k in range(2):
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                how = shmq.connect if k == 0 else shmq.open
+                with how(hubname, timeout=10) as ch:
+                    good = True
+                    for i in range(3):
+                        msg = b"%d:%d" % (k, i)
+                        ch.send(msg)
+                        good = good and ch.recv(timeout=10) == msg[::-1]
+                status = 0 if good else 2
+            finally:
+                os._exit(status)
+        kids.append(pid)
+    ended = echoed = 0
+    while ended < 2:
+        ch = hub.wait(timeout=10)
+        try:
+            msg = ch.try_recv()
+        except EOFError:
+            ch.close()
+            ended += 1
+            continue
+        if msg is not None:
+            ch.send(msg[::-1])
+            echoed += 1
+    codes = [os.waitpid(pid, 0)[1] for pid in kids]
+    ok(codes == [0, 0] and echoed == 6,
+       "a Hub serves two clients (connect and open), each echoed on its own channel")
+    ok(len(hub) == 0, "  ended clients are dropped by closing them")
+r = subprocess.run([SHMQ, "stat", hubname], capture_output=True)
+ok(r.returncode == 1, "  closing the hub removes it")
+try:
+    shmq.connect(hubname, timeout=0.1)
+    ok(False, "connect with no server times out")
+except TimeoutError:
+    ok(True, "connect with no server times out")
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
