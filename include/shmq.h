@@ -391,7 +391,8 @@ struct shmq_desc {
 };
 
 /*
- * Describe the shmq segment @shmid by attaching it read-only for a moment.
+ * Describe the shmq segment @shmid by attaching it read-only for a moment,
+ * if its size is one a shmq segment can have (others are not touched).
  * -EPROTO: not a shmq segment; -EPROTONOSUPPORT: another layout major;
  * -EBADMSG: corrupted; -EACCES: not readable by us.
  */

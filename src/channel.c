@@ -1442,6 +1442,30 @@ int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
 	return 0;
 }
 
+/*
+ * Could a segment of @size bytes be a shmq segment?  A hub has one size; a
+ * channel is the header and two rings, each a power of two in [4 KiB,
+ * 1 GiB].  Other programs' segments rarely fit, so tools need not attach
+ * them to find out.
+ */
+static int plausible_size(uint64_t size)
+{
+	uint64_t rings = size - SHMQ_HDR_SIZE, low = rings & -rings;
+
+	if (size == SHMQ_HUB_SIZE)
+		return 1;
+	if (size < SHMQ_HDR_SIZE + 2 * SHMQ_RING_MIN_CAPACITY)
+		return 0;
+	switch (__builtin_popcountll(rings)) {
+	case 1:		/* two equal rings */
+		return low <= 2ull * SHMQ_RING_MAX_CAPACITY;
+	case 2:
+		return low >= SHMQ_RING_MIN_CAPACITY && rings - low <= SHMQ_RING_MAX_CAPACITY;
+	default:
+		return 0;
+	}
+}
+
 SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 {
 	struct shmq_seg_info s;
@@ -1452,7 +1476,8 @@ SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 	r = shmq_seg_stat(shmid, &s);
 	if (r)
 		return r;
-	if (s.size < SHMQ_HDR_SIZE)
+	/* Attach (which shows in its times and last pid) only what may be ours. */
+	if (!plausible_size(s.size))
 		return -EPROTO;
 	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
 	if (r)

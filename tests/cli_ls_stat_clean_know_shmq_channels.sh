@@ -30,4 +30,11 @@ like "$out" "removed id:.*'$name'" "clean removes it"
 $SHMQ stat "$name" >/dev/null 2>&1; is "$?" 1 "  it is gone"
 $SHMQ stat "$name-plain" >/dev/null 2>&1; is "$?" 0 "  a plain segment is left alone"
 $SHMQ rm "$name-plain"
+
+# Looking is not touching: a segment whose size no shmq segment has is
+# never attached by ls or stat (its attach time stays "never").
+$SHMQ create "$name-odd" --size 5000 >/dev/null
+$SHMQ ls >/dev/null
+like "$($SHMQ stat "$name-odd")" "^attach *never" "ls and stat do not attach a segment that cannot be shmq's"
+$SHMQ rm "$name-odd"
 done_testing
