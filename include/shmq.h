@@ -314,6 +314,9 @@ int shmq_info(shmq_t *q, struct shmq_info *info);
  * removed by shmq_hub_close(); a server that died leaves it to the next
  * server at that address (or `shmq clean`).  Connecting clients then get
  * -ECONNREFUSED.  shmq_open() on a hub's address connects as a client too.
+ *
+ * One thread uses a hub (and its clients' channels) at a time; pointers in
+ * the options (stop) must stay valid while the hub is open.
  */
 typedef struct shmq_hub shmq_hub_t;
 

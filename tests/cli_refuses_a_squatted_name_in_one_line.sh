@@ -27,4 +27,14 @@ like "$err" "no peer arrived" \
 	"trusting the uid and the mode: the leftover is replaced by a new channel"
 $SHMQ stat "$name" >/dev/null 2>&1
 is "$?" 1 "  which is removed when nobody comes: nothing is left"
+
+# The same for a hub: neither its server nor its clients use a squatted key.
+$runas 65534 $SHMQ create "$name" --size 12416 --mode 0666 >/dev/null
+err=$($SHMQ pong --hub "$name" --timeout 1s 2>&1 >/dev/null); st=$?
+is "$st" 1 "shmq pong --hub refuses a squatted address: exit 1"
+like "$err" "refused: segment id [0-9]* was created by uid 65534" "  saying who created it"
+err=$($SHMQ ping --connect "$name" --timeout 1s -c 1 2>&1 >/dev/null); st=$?
+is "$st" 1 "a hub's client refuses it too"
+like "$err" "refused: segment id [0-9]* was created by uid 65534" "  saying who created it"
+$SHMQ rm "$name" >/dev/null
 done_testing
