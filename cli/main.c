@@ -182,6 +182,9 @@ static const struct cmd cmds[] = {
 	  "  -n, --count COUNT   stop after COUNT messages\n"
 	  "  -0, --null          end each message with a NUL\n"
 	  "  -r, --raw           write the bytes only (for send --raw)\n"
+	  "  -H, --hub           serve a hub at ADDR and collect from any number of\n"
+	  "                      senders, each on its own channel, whole messages\n"
+	  "                      only, until Ctrl-C, COUNT or --timeout of silence\n"
 	  CHAN_OPTS_HELP },
 	{ "ping", cmd_ping, "[OPTIONS] ADDR",
 	  "measure round trips to a pong",

@@ -225,25 +225,88 @@ int cmd_send(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * recv --hub: serve a hub and write out every client's messages, each
+ * whole, until a signal, -n COUNT or --timeout of silence.  Clients take
+ * turns (at most 256 messages each); one that ends or breaks is let go.
+ */
+static int hub_recv(const char *addr, const struct chan_opts *co, int delim,
+		    uint64_t limit)
+{
+	unsigned long long got = 0;
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_hub_t *h;
+	int r;
+
+	chan_options(co, &o, err, sizeof(err));
+	o.flags &= ~SHMQ_PERSISTENT;
+	r = shmq_hub_open(addr, &o, &h);
+	if (r) {
+		if (r == -EINTR)
+			return signal_status();
+		open_failure(addr, co, r, err);
+		return 1;
+	}
+	while (!cli_signal && !(limit && got == limit)) {
+		const void *p;
+		size_t len;
+		shmq_t *c;
+		int turn = 0;
+
+		/* Show what was written to whoever reads us, then wait. */
+		if (fflush(stdout))
+			break;
+		r = shmq_hub_wait(h, &c, co->timeout_ns);
+		if (r)
+			break;
+		while (turn++ < 256 && !(limit && got == limit) &&
+		       (r = shmq_peek(c, &p, &len, 0)) == 0) {
+			if (fwrite(p, 1, len, stdout) != len || putchar(delim) == EOF)
+				break;
+			shmq_release(c);
+			got++;
+		}
+		if (ferror(stdout))
+			break;
+		if (r && r != -EAGAIN)
+			shmq_hub_drop(h, c);	/* ended, died or broken */
+		r = 0;
+	}
+	if (fflush(stdout) || ferror(stdout)) {
+		shmq_hub_close(h);
+		return errno == EPIPE ? 128 + SIGPIPE : fail("writing stdout: %s", strerror(errno));
+	}
+	shmq_hub_close(h);
+	if (r == -EINTR || cli_signal)
+		return signal_status();
+	if (r == 0 || r == -ETIMEDOUT)
+		return 0;	/* the count, or --timeout of silence */
+	return fail("%s: %s", addr, shmq_strerror(r));
+}
+
 int cmd_recv(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "null", no_argument, NULL, '0' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "hub", no_argument, NULL, 'H' },
 		CHAN_LONGOPTS,
 		{ 0 }
 	};
 	struct chan_opts co = CHAN_OPTS_INIT;
 	unsigned long long got = 0;
 	uint64_t limit = 0;
-	int delim = '\n', raw = 0, c, r;
+	int delim = '\n', raw = 0, hub = 0, c, r;
 	size_t unreleased = 0;
 	const char *addr;
 	shmq_t *q;
 
-	while ((c = getopt_long(argc, argv, "n:0r", opts, NULL)) != -1) {
-		if (c == 'n') {
+	while ((c = getopt_long(argc, argv, "n:0rH", opts, NULL)) != -1) {
+		if (c == 'H') {
+			hub = 1;
+		} else if (c == 'n') {
 			if (parse_uint(optarg, UINT64_MAX, &limit) || !limit)
 				usage_error("invalid count '%s'", optarg);
 		} else if (c == '0') {
@@ -257,8 +320,12 @@ int cmd_recv(int argc, char **argv)
 	if (optind + 1 != argc)
 		usage_error("takes one address");
 	addr = argv[optind];
+	if (hub && raw)
+		usage_error("--raw and --hub do not mix: many streams would interleave");
 	catch_signals();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 18);
+	if (hub)
+		return hub_recv(addr, &co, delim, limit);
 	q = open_channel(addr, &co);
 	if (!q)
 		return cli_signal ? signal_status() : 1;

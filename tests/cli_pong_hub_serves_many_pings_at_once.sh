@@ -58,6 +58,24 @@ like "$(cat "$tmp/pong")" "answered 1205[0-3] messages from 6 clients" \
 	"  having answered every ping of every client"
 $SHMQ stat "$name" >/dev/null 2>&1; is "$?" 1 "  and removed the hub"
 
+# recv --hub collects whole messages from many senders at once.
+$SHMQ recv --hub "$name" -n 300 --timeout 30s > "$tmp/got" 2> "$tmp/recv.err" &
+recv=$!
+serving "$name"
+for i in 1 2 3; do
+	seq -f "s$i-%g" 1 100 | $T $SHMQ send "$name" &
+	eval s$i=$!
+done
+all=0
+for i in 1 2 3; do eval wait \$s$i || all=1; done
+wait $recv; st=$?
+is "$st$all" "00" "recv --hub took 300 messages from three senders at once (status 0)"
+for i in 1 2 3; do
+	[ "$(grep "^s$i-" "$tmp/got" | tr '\n' ' ')" = "$(seq -f "s$i-%g" 1 100 | tr '\n' ' ')" ] || all=1
+done
+is "$(wc -l < "$tmp/got" | tr -d ' ')$all" "3000" "  every line whole, each sender's in its order"
+$SHMQ recv --hub --raw "$name" 2>/dev/null; is "$?" 2 "recv --hub --raw is a usage error"
+
 # A server killed outright leaves a stale hub: refused, then cleaned.
 $SHMQ pong --timeout 60s --hub "$name" > /dev/null 2>&1 &
 pong=$!
