@@ -117,6 +117,28 @@ static int survivor_sender(void *arg)
 	return 0;
 }
 
+/* Not in any call when the peer dies: the first try_recv after it says so. */
+static int survivor_idle(void *arg)
+{
+	char buf[16];
+	size_t len;
+	shmq_t *q = must_open(addr, NULL);
+
+	(void)arg;
+	if (!q)
+		return 1;
+	/* A try call before the death, so the next one is soon after it. */
+	sh->later = shmq_try_recv(q, buf, sizeof(buf), &len);
+	__atomic_store_n(&sh->blocked, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&sh->killed_at, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	usleep(20000);		/* the kill has landed (the victim is a zombie) */
+	sh->result = shmq_try_recv(q, buf, sizeof(buf), &len);
+	sh->noticed_at = tap_now_ns();
+	shmq_close(q);
+	return 0;
+}
+
 static void run(const char *what, int (*survivor)(void *), int (*victim)(void *))
 {
 	pid_t s, v;
@@ -130,8 +152,8 @@ static void run(const char *what, int (*survivor)(void *), int (*victim)(void *)
 	for (i = 0; i < 10000 && !__atomic_load_n(&sh->blocked, __ATOMIC_ACQUIRE); i++)
 		usleep(1000);
 	usleep(100000);		/* let it settle into its wait */
-	sh->killed_at = tap_now_ns();
 	kill(v, SIGKILL);
+	__atomic_store_n(&sh->killed_at, tap_now_ns(), __ATOMIC_RELEASE);
 	/* The victim stays a zombie until the survivor has reported. */
 	status = wait_child(s, 10000);
 	waitpid(v, NULL, 0);
@@ -162,6 +184,9 @@ int main(void)
 	survivor_mode = SHMQ_WAIT_BLOCK;
 	run("blocked in recv (block)", survivor_receiver, victim_sender);
 	is_int(sh->received, K, "  every committed message was received first");
+
+	run("in no call at all", survivor_idle, victim_idle);
+	is_int(sh->later, -EAGAIN, "  a try_recv before the death: -EAGAIN");
 
 	run("blocked in send on a full ring", survivor_sender, victim_idle);
 	ok(sh->received > 10, "  the ring had filled (%d messages)", sh->received);
