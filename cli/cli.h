@@ -118,6 +118,8 @@ void open_failure(const char *addr, const struct chan_opts *co, int r,
 		  const char *err);
 /* Open @addr; on failure print one line and return NULL. */
 shmq_t *open_channel(const char *addr, const struct chan_opts *co);
+/* Serve a hub at @addr; the same on failure. */
+shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co);
 /* One line for a channel error after @count messages; returns 1. */
 int channel_failure(const char *addr, const char *verb, int err,
 		    unsigned long long count);

@@ -133,6 +133,23 @@ shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 	return NULL;
 }
 
+shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co)
+{
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_hub_t *h;
+	int r;
+
+	chan_options(co, &o, err, sizeof(err));
+	o.flags &= ~SHMQ_PERSISTENT;	/* a hub lives as long as its server */
+	r = shmq_hub_open(addr, &o, &h);
+	if (r == 0)
+		return h;
+	if (r != -EINTR)
+		open_failure(addr, co, r, err);
+	return NULL;
+}
+
 int channel_failure(const char *addr, const char *verb, int err,
 		    unsigned long long count)
 {

@@ -288,20 +288,12 @@ static int answer_one(shmq_t *q, int64_t peek_ns, int64_t timeout_ns)
 static int hub_pong(const char *addr, const struct chan_opts *co, int verbose)
 {
 	unsigned long long answered = 0, ended = 0;
-	struct shmq_options o;
-	char err[512] = "";
 	shmq_hub_t *h;
-	int r;
+	int r = 0;
 
-	chan_options(co, &o, err, sizeof(err));
-	o.flags &= ~SHMQ_PERSISTENT;
-	r = shmq_hub_open(addr, &o, &h);
-	if (r) {
-		if (r == -EINTR)
-			return signal_status();
-		open_failure(addr, co, r, err);
-		return 1;
-	}
+	h = open_hub(addr, co);
+	if (!h)
+		return cli_signal ? signal_status() : 1;
 	if (verbose) {
 		printf("serving at %s (Ctrl-C to stop)\n", addr);
 		fflush(stdout);

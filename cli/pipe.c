@@ -234,20 +234,12 @@ static int hub_recv(const char *addr, const struct chan_opts *co, int delim,
 		    uint64_t limit)
 {
 	unsigned long long got = 0;
-	struct shmq_options o;
-	char err[512] = "";
 	shmq_hub_t *h;
-	int r;
+	int r = 0;
 
-	chan_options(co, &o, err, sizeof(err));
-	o.flags &= ~SHMQ_PERSISTENT;
-	r = shmq_hub_open(addr, &o, &h);
-	if (r) {
-		if (r == -EINTR)
-			return signal_status();
-		open_failure(addr, co, r, err);
-		return 1;
-	}
+	h = open_hub(addr, co);
+	if (!h)
+		return cli_signal ? signal_status() : 1;
 	while (!cli_signal && !(limit && got == limit)) {
 		const void *p;
 		size_t len;

@@ -104,13 +104,6 @@ uint64_t shmq_round_capacity(size_t want)
 	return c;
 }
 
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static int poison(struct shmq *q)
 {
 	__atomic_store_n(&q->poisoned, -EBADMSG, __ATOMIC_RELAXED);
@@ -789,6 +782,49 @@ int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
 	return 0;
 }
 
+/*
+ * Attach segment @shmid after vetting it: readable, made and owned by
+ * someone we trust (shmq_trusted), at least @min bytes (too small to be a
+ * shmq @what otherwise), and still the same segment once attached, since
+ * ids are reused.  0 with its stat in *@s and the mapping in *@p; -EAGAIN:
+ * it went away or changed, look it up again; or -errno, explained.
+ */
+int shmq_attach_vetted(int shmid, unsigned mode, const struct shmq_options *o,
+		       uint64_t min, const char *what, struct shmq_seg_info *s,
+		       void **p)
+{
+	struct shmq_seg_info s2;
+	int r = shmq_seg_stat(shmid, s);
+
+	if (r == -EINVAL || r == -EIDRM)
+		return -EAGAIN;		/* removed since it was looked up */
+	if (r) {
+		if (r == -EACCES)
+			shmq_explain(o, "segment id %d is not readable by you", shmid);
+		return r;
+	}
+	if (!shmq_trusted(s, mode, o))
+		return -EACCES;
+	if (s->size < min) {
+		shmq_explain(o, "segment id %d (%llu bytes) is too small to be a shmq "
+			     "%s", shmid, (unsigned long long)s->size, what);
+		return -EPROTO;
+	}
+	r = shmq_seg_attach(shmid, 0, p);
+	if (r == -EINVAL || r == -EIDRM)
+		return -EAGAIN;
+	if (r) {
+		shmq_explain(o, "cannot attach segment id %d: %s", shmid, shmq_strerror(r));
+		return r;
+	}
+	if (shmq_seg_stat(shmid, &s2) || s2.cuid != s->cuid || s2.uid != s->uid ||
+	    s2.size != s->size || s2.cpid != s->cpid || s2.mode != s->mode) {
+		shmq_seg_detach(*p);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 enum { JOIN_SETTING_UP = 1, JOIN_AGAIN_NOW = 2, JOIN_HUB = 3 };
 
 /* Setting up takes microseconds: a segment still at it after this is not. */
@@ -804,41 +840,15 @@ enum { JOIN_SETTING_UP = 1, JOIN_AGAIN_NOW = 2, JOIN_HUB = 3 };
 static int join_channel(struct shmq *q, const struct shmq_addr *a, int shmid,
 			const struct shmq_options *o, unsigned mode)
 {
-	struct shmq_seg_info s, s2;
+	struct shmq_seg_info s;
 	struct shmq_hdr *h, copy;
 	void *p;
 	int r, slot;
 
-	r = shmq_seg_stat(shmid, &s);
-	if (r == -EINVAL || r == -EIDRM)
-		return JOIN_AGAIN_NOW;	/* removed since we looked it up */
-	if (r) {
-		if (r == -EACCES)
-			shmq_explain(o, "segment id %d is not readable by you", shmid);
-		return r;
-	}
-	if (!shmq_trusted(&s, mode, o))
-		return -EACCES;
-	if (s.size < SHMQ_HDR_SIZE) {
-		shmq_explain(o, "segment id %d (%llu bytes) is too small to be a shmq "
-			"channel", shmid, (unsigned long long)s.size);
-		return -EPROTO;
-	}
-	r = shmq_seg_attach(shmid, 0, &p);
-	if (r) {
-		if (r == -EINVAL || r == -EIDRM)
-			return JOIN_AGAIN_NOW;
-		shmq_explain(o, "cannot attach segment id %d: %s", shmid, shmq_strerror(r));
-		return r;
-	}
+	r = shmq_attach_vetted(shmid, mode, o, SHMQ_HDR_SIZE, "channel", &s, &p);
+	if (r)
+		return r == -EAGAIN ? JOIN_AGAIN_NOW : r;
 	h = p;
-	/* The same segment as the one we vetted (ids can be reused)? */
-	if (shmq_seg_stat(shmid, &s2) || s2.cuid != s.cuid || s2.uid != s.uid ||
-	    s2.size != s.size || s2.cpid != s.cpid || s2.mode != s.mode) {
-		shmq_seg_detach(p);
-		return JOIN_AGAIN_NOW;
-	}
-
 	if (shmq_load_acquire(&h->state) != SHMQ_STATE_READY) {
 		uint64_t magic = shmq_load_relaxed(&h->magic);
 		int creator = shmq_pid_state(s.cpid, s.ctime);
@@ -1145,7 +1155,7 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 				r = -EPROTO;
 				break;
 			}
-			sleep_ns(RETRY_SLEEP_NS);
+			shmq_sleep_ns(RETRY_SLEEP_NS);
 			continue;
 		}
 		if (r == JOIN_AGAIN_NOW)

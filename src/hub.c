@@ -58,13 +58,6 @@ struct shmq_hub {
 	shmq_t *found;
 };
 
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static int stopped(const struct shmq_options *o)
 {
 	return o && o->stop && *o->stop;
@@ -468,33 +461,14 @@ static int server_alive(const struct shmq_hdr *hdr)
 static int attach_hub(const struct shmq_addr *a, int shmid,
 		      const struct shmq_options *o, unsigned mode, void **out)
 {
-	struct shmq_seg_info s, s2;
+	struct shmq_seg_info s;
 	struct shmq_hdr copy, *hdr;
 	void *p;
 	int r;
 
-	r = shmq_seg_stat(shmid, &s);
-	if (r == -EINVAL || r == -EIDRM)
-		return -EAGAIN;
+	r = shmq_attach_vetted(shmid, mode, o, SHMQ_HUB_SIZE, "hub", &s, &p);
 	if (r)
 		return r;
-	if (!shmq_trusted(&s, mode, o))
-		return -EACCES;
-	if (s.size < SHMQ_HUB_SIZE) {
-		shmq_explain(o, "segment id %d is too small to be a shmq hub", shmid);
-		return -EPROTO;
-	}
-	r = shmq_seg_attach(shmid, 0, &p);
-	if (r == -EINVAL || r == -EIDRM)
-		return -EAGAIN;
-	if (r)
-		return r;
-	/* The same segment as the one we vetted (ids can be reused)? */
-	if (shmq_seg_stat(shmid, &s2) || s2.cuid != s.cuid || s2.uid != s.uid ||
-	    s2.size != s.size || s2.cpid != s.cpid || s2.mode != s.mode) {
-		shmq_seg_detach(p);
-		return -EAGAIN;
-	}
 	hdr = p;
 	if (shmq_load_acquire(&hdr->state) != SHMQ_STATE_READY) {
 		shmq_seg_detach(p);
@@ -557,7 +531,7 @@ static int ask(void *p, const struct shmq_options *o, unsigned mode,
 		}
 		if (stopped(o))
 			return -EINTR;
-		sleep_ns(LOOK_AGAIN_NS);
+		shmq_sleep_ns(LOOK_AGAIN_NS);
 	}
 	__atomic_fetch_add(&area->asks, 1, __ATOMIC_RELEASE);
 	shmq_ec_notify(&area->door);
@@ -633,7 +607,7 @@ int shmq_hub_connect(const struct shmq_addr *a, const struct shmq_options *o,
 		}
 		if (stopped(o))
 			return -EINTR;
-		sleep_ns(LOOK_AGAIN_NS);
+		shmq_sleep_ns(LOOK_AGAIN_NS);
 	}
 }
 

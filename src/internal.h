@@ -26,6 +26,13 @@ static inline int64_t shmq_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static inline void shmq_sleep_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+	nanosleep(&ts, NULL);
+}
+
 /* The hybrid wait's spin budget when none is asked for. */
 #define SHMQ_DEFAULT_SPIN_NS 20000
 
@@ -86,6 +93,9 @@ int shmq_begin_open(const char *address, const struct shmq_options *o,
 		    struct shmq_addr *a, unsigned *mode, int64_t *deadline);
 int shmq_trusted(const struct shmq_seg_info *s, unsigned mode,
 		 const struct shmq_options *o);
+int shmq_attach_vetted(int shmid, unsigned mode, const struct shmq_options *o,
+		       uint64_t min, const char *what, struct shmq_seg_info *s,
+		       void **p);
 void shmq_hdr_init(struct shmq_hdr *h, const struct shmq_addr *a, unsigned mode,
 		   unsigned kind, unsigned flags, uint64_t c0, uint64_t c1,
 		   uint64_t total);
