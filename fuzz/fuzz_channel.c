@@ -69,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned char *mem;
 	struct shmq_hdr *h;
+	struct shmq_seg_info seg = { .shmid = -1, .size = FUZZ_TOTAL, .cpid = 0 };
 	struct shmq_desc desc;
 	shmq_t *q;
 	int slot;
@@ -82,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h->check = shmq_hdr_checksum(h);
 		h->state = SHMQ_STATE_READY;
 	}
-	shmq_describe_memory(mem, FUZZ_TOTAL, 0, &desc);
+	shmq_describe_memory(mem, &seg, &desc);
 	for (slot = 0; slot < 2; slot++) {
 		if (shmq_attach_memory(mem, FUZZ_TOTAL, slot, &q))
 			continue;

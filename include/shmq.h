@@ -134,6 +134,9 @@ enum shmq_pid_state {
 	SHMQ_PID_ALIVE = 1,
 	SHMQ_PID_STOPPED = 2,	/* SIGSTOP, or stopped by a tracer */
 	SHMQ_PID_ZOMBIE = 3,	/* exited, not yet reaped: dead for shmq */
+	SHMQ_PID_UNKNOWN = 4,	/* cannot tell: /proc unreadable (out of
+				 * descriptors, not mounted); never taken for
+				 * alive by the library */
 };
 
 /*
@@ -143,7 +146,7 @@ enum shmq_pid_state {
  */
 int shmq_pid_state(pid_t pid, int64_t not_after);
 
-/* A short word for a state: "alive", "stopped", "zombie", "dead". */
+/* A short word for a state: "alive", "stopped", "zombie", "dead", "unknown". */
 const char *shmq_pid_state_name(int state);
 
 /* ------------------------------------------------------------------ */

@@ -77,6 +77,16 @@ static int valid_name_char(char c)
 	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+int shmq_name_valid(const char *name, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size && name[i]; i++)
+		if (!valid_name_char(name[i]))
+			return 0;
+	return i > 0 && i < size && i <= SHMQ_NAME_MAX && name[0] != '-';
+}
+
 static int parse_name(const char *text, struct shmq_addr *a)
 {
 	size_t len = strlen(text);

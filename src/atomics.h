@@ -23,6 +23,17 @@ _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
 #define shmq_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define shmq_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define shmq_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/*
+ * Compare-and-swap, sequentially consistent: 1 if *p held @expect and now
+ * holds @desired.  Owner words and slots are claimed with it, so that a
+ * claim, and the wakes that follow it, are ordered with every other.
+ */
+#define shmq_cas(p, expect, desired) __extension__ ({			\
+	__typeof__(*(p)) shmq_cas_e_ = (expect);			\
+	__atomic_compare_exchange_n((p), &shmq_cas_e_, (desired), 0,	\
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); })
+/* Add @v with release: what came before is visible to whoever sees it. */
+#define shmq_fetch_add_release(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELEASE)
 /* A full barrier: orders an earlier store before a later load. */
 #define shmq_smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 

@@ -46,7 +46,9 @@ SHMQ_API const char *shmq_strerror(int err)
 	case EEXIST:
 		return "segment already exists";
 	case EIDRM:
-		return "segment was removed";
+		return "segment was removed (by shmq rm or ipcrm): nobody can find it any more";
+	case ECHILD:
+		return "this handle belongs to the process that opened it (before fork): open one of your own";
 	case EPROTO:
 		return "not a shmq segment";
 	case EPROTONOSUPPORT:

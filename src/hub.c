@@ -44,6 +44,8 @@ struct shmq_hub {
 	struct shmq_hdr *hdr;
 	struct shmq_hub_area *area;
 	int shmid;
+	unsigned gen;		/* fork generation of the process that opened it */
+	int removed;		/* someone removed the hub's segment */
 	uint64_t me;		/* our owner word, in endpoint 0 */
 	unsigned mode;
 	struct shmq_options chan_opts;	/* for each client's channel */
@@ -114,8 +116,18 @@ static void answer(struct shmq_hub *h, int i, uint64_t w)
 	struct slot_view *v = &h->view[i];
 	struct shmq_info info;
 	shmq_t *q = NULL;
-	int r = shmq_chan_offer(&h->chan_opts, h->mode, &q);
+	uid_t uid;
+	/*
+	 * The channel is the asker's and ours alone: owned by its uid, mode
+	 * 0600, whatever the hub's mode lets in (others of a group that may
+	 * reach the hub must not reach each other's channels).  An asker
+	 * that lies about its pid gives its channel to that pid's owner, so
+	 * it cannot use it itself.
+	 */
+	int r = shmq_owner_uid(w, &uid);
 
+	if (r == 0)
+		r = shmq_chan_offer(&h->chan_opts, uid, &q);
 	if (r == 0) {
 		shmq_info(q, &info);
 		v->pending = q;
@@ -143,20 +155,27 @@ static void service_slot(struct shmq_hub *h, int i, int sweep)
 		if (w == 0)
 			return;
 		if (shmq_owner_state(w) != SHMQ_EP_ATTACHED ||
-		    (sweep && !shmq_owner_alive(w)))
+		    (sweep && shmq_owner_alive(w) == 0))
 			free_slot(h, i);	/* gone before we answered */
 		else
 			answer(h, i, w);
 		return;
 	}
-	if (v->pending && shmq_chan_joined(v->pending)) {
-		adopt(h, v->pending);
-		v->pending = NULL;
-		free_slot(h, i);
-		return;
+	if (v->pending) {
+		int r = shmq_chan_joined(v->pending);
+
+		if (r == 1)
+			adopt(h, v->pending);
+		else if (r < 0)
+			shmq_abandon(v->pending);	/* cannot watch it: say so */
+		if (r) {
+			v->pending = NULL;
+			free_slot(h, i);
+			return;
+		}
 	}
 	/* The asker gave up (its word changed), or died. */
-	if (w != v->asker || (sweep && !shmq_owner_alive(w))) {
+	if (w != v->asker || (sweep && shmq_owner_alive(w) == 0)) {
 		if (v->pending && shmq_chan_withdraw(v->pending) == 1)
 			adopt(h, v->pending);	/* it joined just then */
 		v->pending = NULL;
@@ -200,7 +219,9 @@ static int scan(struct shmq_hub *h, int full)
 
 static int hub_ready(void *arg)
 {
-	return scan(arg, 1);
+	struct shmq_hub *h = arg;
+
+	return h->removed ? -EIDRM : scan(h, 1);
 }
 
 static int hub_poll(void *arg)
@@ -219,9 +240,14 @@ static void hub_check(void *arg)
 	int64_t now = shmq_now_ns();
 	size_t i;
 
+	struct shmq_seg_info s;
+
 	if (now - h->last_check < SHMQ_CHECK_INTERVAL_NS / 5)
 		return;
 	h->last_check = now;
+	/* Removed by someone else: no client can find us any more. */
+	if (shmq_seg_stat(h->shmid, &s) == 0 && s.removed)
+		h->removed = 1;
 	for (i = 0; i < h->count; i++)
 		shmq_chan_check(h->clients[i]);
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
@@ -234,12 +260,17 @@ SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
 	int r;
 
 	*client = NULL;
-	if (!hub_ready(h)) {
+	if (shmq_forked_since(h->gen))
+		return -ECHILD;
+	if ((r = hub_ready(h)) < 0)
+		return r;
+	if (!r) {
 		if (timeout_ns == 0) {
 			/* A call made after a client died learns it now. */
 			hub_check(h);
-			if (!hub_ready(h))
-				return -EAGAIN;
+			r = hub_ready(h);
+			if (r <= 0)
+				return r ? r : -EAGAIN;
 		} else {
 			r = shmq_wait(&h->area->door, &h->waiter, &ops,
 				      shmq_deadline(timeout_ns));
@@ -255,6 +286,8 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 {
 	size_t i;
 
+	if (shmq_forked_since(h->gen))
+		return -ECHILD;
 	for (i = 0; i < h->count; i++)
 		if (h->clients[i] == c)
 			break;
@@ -377,6 +410,7 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 	if (!h)
 		return -ENOMEM;
 	h->mode = mode;
+	h->gen = shmq_fork_generation();
 	if (o)
 		h->chan_opts = *o;
 	/* Each client's channel is a plain pair; the hub reports for it. */
@@ -408,18 +442,35 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 	return 0;
 }
 
+/* The hub and its clients' handles are another process's: let go of ours. */
+static void free_forked(struct shmq_hub *h)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < SHMQ_HUB_SLOTS; k++)
+		if (h->view[k].pending)
+			shmq_close(h->view[k].pending);	/* unmaps only */
+	for (i = 0; i < h->count; i++)
+		shmq_close(h->clients[i]);
+	shmq_seg_detach(h->hdr);
+	free(h->clients);
+	free(h);
+}
+
 SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 {
-	uint64_t expect = h->me;
 	size_t i;
 	int k;
 
 	if (!h)
 		return -EINVAL;
+	if (shmq_forked_since(h->gen)) {
+		free_forked(h);
+		return 0;
+	}
 	/* No more answers: clients asking from now on are refused. */
-	__atomic_compare_exchange_n(&h->hdr->ep[0].owner, &expect,
-				    (h->me & ~(uint64_t)3) | SHMQ_EP_CLOSED, 0,
-				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	shmq_cas(&h->hdr->ep[0].owner, h->me, (h->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
 	for (k = 0; k < SHMQ_HUB_SLOTS; k++) {
 		struct shmq_hub_slot *sl = slot_at(h, k);
 		struct slot_view *v = &h->view[k];
@@ -436,7 +487,9 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 	}
 	for (i = 0; i < h->count; i++)
 		shmq_close(h->clients[i]);
-	shmq_seg_remove(h->shmid);
+	/* Ours to remove, unless someone did, and another took the address. */
+	if (!h->removed)
+		shmq_seg_remove(h->shmid);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -447,11 +500,13 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 /* The client                                                          */
 /* ------------------------------------------------------------------ */
 
-static int server_alive(const struct shmq_hdr *hdr)
+/* Does the server that @server watches still serve this hub? */
+static int server_alive(const struct shmq_hdr *hdr, struct shmq_peer *server)
 {
 	uint64_t w = shmq_load_acquire(&hdr->ep[0].owner);
 
-	return shmq_owner_state(w) == SHMQ_EP_ATTACHED && shmq_owner_alive(w);
+	return w == server->owner && shmq_owner_state(w) == SHMQ_EP_ATTACHED &&
+	       shmq_peer_alive(server);
 }
 
 /*
@@ -493,37 +548,27 @@ static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me)
 		start = (unsigned)getpid();
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++) {
 		struct shmq_hub_slot *sl = &area->slot[(start + i) % SHMQ_HUB_SLOTS];
-		uint64_t expect = 0;
 
-		if (__atomic_compare_exchange_n(&sl->client, &expect, me, 0,
-						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		if (shmq_cas(&sl->client, 0, me))
 			return sl;
 	}
 	return NULL;
 }
 
-/* Ask the attached hub @p for a channel: the handshake of layout.h. */
-static int ask(void *p, const struct shmq_options *o, unsigned mode,
-	       int64_t deadline, shmq_t **out)
+/* Claim a slot, waiting for one while the server lives: 0, or -errno. */
+static int wait_for_slot(struct shmq_hdr *hdr, struct shmq_hub_area *area,
+			 struct shmq_peer *server, uint64_t me,
+			 const struct shmq_options *o, int64_t deadline,
+			 struct shmq_hub_slot **slot)
 {
-	struct shmq_hdr *hdr = p;
-	struct shmq_hub_area *area =
-		(struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
-	uint64_t me = shmq_owner((uint32_t)getpid(), shmq_self_start(),
-				 SHMQ_EP_ATTACHED);
-	int interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
-	struct shmq_hub_slot *sl;
-	uint64_t expect;
-	int r, id;
-
 	for (;;) {
-		if (!server_alive(hdr)) {
+		if (!server_alive(hdr, server)) {
 			shmq_explain(o, "the hub's server is gone");
 			return -ECONNREFUSED;
 		}
-		sl = claim_slot(area, me);
-		if (sl)
-			break;
+		*slot = claim_slot(area, me);
+		if (*slot)
+			return 0;
 		if (shmq_now_ns() >= deadline) {
 			shmq_explain(o, "all %d of the hub's slots stayed busy",
 				     SHMQ_HUB_SLOTS);
@@ -533,47 +578,81 @@ static int ask(void *p, const struct shmq_options *o, unsigned mode,
 			return -EINTR;
 		shmq_sleep_ns(LOOK_AGAIN_NS);
 	}
-	__atomic_fetch_add(&area->asks, 1, __ATOMIC_RELEASE);
-	shmq_ec_notify(&area->door);
+}
+
+/* Wait for the server's answer on our slot: the channel's id, or -errno. */
+static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_slot *sl,
+			  struct shmq_peer *server, const struct shmq_options *o,
+			  int64_t deadline)
+{
+	int interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
+	int id;
 
 	for (;;) {
 		int64_t now = shmq_now_ns();
 		int64_t until = now + SHMQ_CHECK_INTERVAL_NS;
 
-		r = 0;
 		/* Acquire: pairs with the server's release; shmid is its answer. */
 		if (shmq_load_acquire(&sl->offered))
 			break;
-		if (!server_alive(hdr)) {
+		if (!server_alive(hdr, server)) {
 			shmq_explain(o, "the hub's server died before answering");
-			r = -ECONNREFUSED;
-		} else if (now >= deadline) {
-			shmq_explain(o, "the hub's server did not answer in time");
-			r = -ETIMEDOUT;
-		} else if (stopped(o)) {
-			r = -EINTR;
-		} else if (shmq_futex_wait(&sl->offered, 0, until < deadline ? until : deadline) ==
-			   -EINTR && interruptible) {
-			r = -EINTR;
+			return -ECONNREFUSED;
 		}
-		if (r)
-			goto give_up;
+		if (now >= deadline) {
+			shmq_explain(o, "the hub's server did not answer in time");
+			return -ETIMEDOUT;
+		}
+		if (stopped(o))
+			return -EINTR;
+		if (shmq_futex_wait(&sl->offered, 0, until < deadline ? until : deadline) ==
+		    -EINTR && interruptible)
+			return -EINTR;
 	}
 	id = shmq_load_relaxed(&sl->shmid);
-	if (id < 0) {
+	if (id < 0)
 		shmq_explain(o, "the hub's server refused: %s", shmq_strerror(id));
-		r = id;
-		goto give_up;
+	return id;
+}
+
+/*
+ * Ask the attached hub @p for a channel: the handshake of layout.h.  The
+ * server is watched (a pidfd, held while asking) from the start, so that
+ * a server that dies, even one left a zombie, is never waited for.
+ */
+static int ask(void *p, const struct shmq_options *o, unsigned mode,
+	       int64_t deadline, shmq_t **out)
+{
+	struct shmq_hdr *hdr = p;
+	struct shmq_hub_area *area =
+		(struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
+	uint64_t me = shmq_owner((uint32_t)getpid(), shmq_self_start(),
+				 SHMQ_EP_ATTACHED);
+	struct shmq_hub_slot *sl;
+	struct shmq_peer server;
+	int r;
+
+	shmq_peer_init(&server);
+	r = shmq_peer_watch(&server, shmq_load_acquire(&hdr->ep[0].owner));
+	if (r) {
+		shmq_explain(o, "cannot watch the hub's server: %s", strerror(-r));
+		return r;
 	}
-	r = shmq_chan_take_offer(id, o, mode, p, &area->door, out);
+	r = wait_for_slot(hdr, area, &server, me, o, deadline, &sl);
+	if (r) {
+		shmq_peer_forget(&server);
+		return r;
+	}
+	shmq_fetch_add_release(&area->asks, 1);
+	shmq_ec_notify(&area->door);
+	r = wait_for_offer(hdr, sl, &server, o, deadline);
+	shmq_peer_forget(&server);
+	if (r >= 0)
+		r = shmq_chan_take_offer(r, o, mode, p, &area->door, out);
 	if (r == 0)
 		return 0;
-give_up:
 	/* Done with the slot: the server frees it (and withdraws any offer). */
-	expect = me;
-	__atomic_compare_exchange_n(&sl->client, &expect,
-				    (me & ~(uint64_t)3) | SHMQ_EP_CLOSED, 0,
-				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	shmq_cas(&sl->client, me, (me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
 	shmq_ec_notify(&area->door);
 	return r;
 }

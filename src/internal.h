@@ -47,8 +47,16 @@ static inline int64_t shmq_deadline(int64_t timeout_ns)
 
 /* address.c */
 uint32_t shmq_name_hash(const char *name);
+/* Is @name (at most @size bytes, NUL-terminated in them) a valid NAME? */
+int shmq_name_valid(const char *name, size_t size);
 
-/* segment.c: @use_proc 1: /proc only, 0: SHM_STAT only, -1: either. */
+/*
+ * segment.c: make @uid the owner of @shmid (IPC_SET, allowed to its
+ * creator): then the creator and the owner are both let in with the owner
+ * bits, and, with mode 0600, nobody else.
+ */
+int shmq_seg_set_owner(int shmid, uid_t uid);
+/* @use_proc 1: /proc only, 0: SHM_STAT only, -1: either. */
 int shmq_seg_list_from(int use_proc, struct shmq_seg_info **list,
 		       size_t *count);
 
@@ -63,24 +71,60 @@ int64_t shmq_boot_time(void);	/* seconds since the epoch, 0 if unknown */
 uint64_t shmq_self_start(void);
 
 /*
- * Watching one peer process: a pidfd, opened once the process's start time
- * has been checked against the one it recorded, polled at deadlines.
+ * What the process an owner word (pid + start time) names is doing:
+ * SHMQ_PID_ALIVE, _STOPPED, _DEAD (gone, a zombie, or a newer process has
+ * the pid) or _UNKNOWN (/proc cannot be read, e.g. out of descriptors).
+ * shmq_owner_alive(): 1 alive or stopped, 0 dead, -EAGAIN unknown.
  */
+int shmq_owner_pid_state(uint64_t owner);
+int shmq_owner_alive(uint64_t owner);
+/* The effective uid of the process @owner names: 0, -ESRCH, or -errno. */
+int shmq_owner_uid(uint64_t owner, uid_t *uid);
+
+/*
+ * Watching one peer process.  A watcher holds one descriptor from the
+ * moment the channel opens until it closes: a pidfd (or the peer's
+ * /proc/PID/stat held open, where pidfd_open is missing), so that it can
+ * always tell a zombie from a live process without opening anything.  An
+ * end that does not know its peer yet holds a reservation instead, which
+ * the watch replaces (closing it frees the slot the new descriptor takes).
+ */
+enum { SHMQ_WATCH_NONE, SHMQ_WATCH_RESERVED, SHMQ_WATCH_PIDFD, SHMQ_WATCH_PROCFD };
 struct shmq_peer {
 	uint64_t owner;		/* the owner word being watched */
-	int pidfd;		/* -1: none (no pidfd_open; /proc is used) */
-	int dead;		/* latched once seen dead */
+	int fd;			/* -1, or what kind says */
+	int kind;
+	int dead;		/* latched once seen dead (relaxed atomics) */
 };
 void shmq_peer_init(struct shmq_peer *p);
-void shmq_peer_watch(struct shmq_peer *p, uint64_t owner);
+/* Hold a descriptor for a later watch: 0, or -EMFILE and the like. */
+int shmq_peer_reserve(struct shmq_peer *p);
+/*
+ * Watch the process @owner names, replacing whatever was held: 0 (the
+ * process may already be known dead), or -EMFILE, -ENFILE, -ENOMEM, or
+ * -ENOSYS when neither pidfds nor /proc exist: the peer cannot be watched.
+ */
+int shmq_peer_watch(struct shmq_peer *p, uint64_t owner);
 int shmq_peer_alive(struct shmq_peer *p);	/* polls; 1 alive, 0 dead */
+/* The same, latching nothing: safe beside other threads' polls. */
+int shmq_peer_looks_alive(const struct shmq_peer *p);
 void shmq_peer_forget(struct shmq_peer *p);
-/* Is the process named by an owner word (pid + start time) alive? */
-int shmq_owner_alive(uint64_t owner);
+
+/*
+ * fork(): shmq_fork_generation() is what a handle records when it opens
+ * (it also starts counting forks); the handle belongs to another process
+ * when shmq_fork_gen differs from it.
+ */
+extern unsigned shmq_fork_gen;
+unsigned shmq_fork_generation(void);
+static inline int shmq_forked_since(unsigned gen)
+{
+	return __builtin_expect(__atomic_load_n(&shmq_fork_gen, __ATOMIC_RELAXED) != gen, 0);
+}
 
 /* channel.c, for the fuzzer: the checks of an opener, on plain memory. */
 int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out);
-int shmq_describe_memory(const void *mem, uint64_t segsz, int removed,
+int shmq_describe_memory(const void *mem, const struct shmq_seg_info *s,
 			 struct shmq_desc *d);
 
 /* channel.c, shared with hub.c */
@@ -103,7 +147,7 @@ uint64_t shmq_hdr_total(const struct shmq_hdr *copy);
 int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
 		      const struct shmq_addr *a, int shmid,
 		      const struct shmq_options *o, unsigned kind);
-int shmq_chan_offer(const struct shmq_options *o, unsigned mode, shmq_t **out);
+int shmq_chan_offer(const struct shmq_options *o, uid_t client_uid, shmq_t **out);
 int shmq_chan_joined(shmq_t *q);
 int shmq_chan_withdraw(shmq_t *q);
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,

@@ -23,7 +23,7 @@
 #include "ring.h"
 
 #define SHMQ_MAGIC 0x6e616863716d6873ull	/* the bytes "shmqchan" */
-#define SHMQ_LAYOUT_MAJOR 1
+#define SHMQ_LAYOUT_MAJOR 2
 #define SHMQ_LAYOUT_MINOR 0
 #define SHMQ_HDR_SIZE 4096u
 
@@ -60,9 +60,15 @@ static inline uint64_t shmq_owner_start(uint64_t w) { return w >> 24; }
 /* The same holder, whatever state it is in. */
 static inline int shmq_owner_same(uint64_t a, uint64_t b) { return (a >> 2) == (b >> 2); }
 
+/*
+ * An endpoint's block, written only by its holder: who holds it, and
+ * whether the holder found the channel corrupted (then its peer stops
+ * too, instead of waiting for what will never come).
+ */
 struct shmq_endpoint {
 	uint64_t owner;
-	uint8_t pad[SHMQ_LINE - 8];
+	uint32_t poisoned;	/* nonzero: the holder saw -EBADMSG */
+	uint8_t pad[SHMQ_LINE - 12];
 };
 
 struct shmq_hdr {

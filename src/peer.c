@@ -5,7 +5,14 @@
  * A pid alone names a process only until it is reused, so every check
  * here pairs the pid with the process's start time from /proc/PID/stat.
  * kill(pid, 0) would call a zombie alive and a stranger with a reused pid
- * the peer; it is used only where /proc cannot be read.
+ * the peer: it is used only to prove a process gone (ESRCH), never to
+ * prove one alive.  What cannot be told is said to be unknown.
+ *
+ * A watcher (struct shmq_peer) holds one descriptor for as long as it
+ * watches, acquired when the channel opens: a pidfd, or, on kernels
+ * without pidfd_open, the peer's /proc/PID/stat kept open.  Either one
+ * goes on telling a zombie from a live process without opening anything
+ * new, so running out of descriptors later cannot blind it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,36 +21,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "internal.h"
 #include "layout.h"
 
-int shmq_proc_read(pid_t pid, struct shmq_proc *p)
-{
-	char path[64], buf[1024];
-	char *s, *save = NULL, *tok;
-	ssize_t n;
-	int fd, field;
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
-	buf[n] = '\0';
+/* Parse the text of /proc/PID/stat: field 3 is the state, 22 the start. */
+static int parse_stat(char *buf, struct shmq_proc *p)
+{
+	char *s = strrchr(buf, ')'), *save = NULL, *tok;
+	int field = 2;
+
 	/* The command name may hold spaces and ')': skip to the last ')'. */
-	s = strrchr(buf, ')');
 	if (!s)
 		return -EPROTO;
-	/* Field 3 is the state, field 22 the start time. */
-	field = 2;
 	for (tok = strtok_r(s + 1, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save)) {
 		field++;
@@ -55,6 +53,46 @@ int shmq_proc_read(pid_t pid, struct shmq_proc *p)
 		}
 	}
 	return -EPROTO;
+}
+
+/* Read an open /proc/PID/stat from its start: -ESRCH once the process is reaped. */
+static int read_stat_fd(int fd, struct shmq_proc *p)
+{
+	char buf[1024];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	if (n == 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	return parse_stat(buf, p);
+}
+
+static int open_stat(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return fd;
+}
+
+int shmq_proc_read(pid_t pid, struct shmq_proc *p)
+{
+	int fd, r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	fd = open_stat(pid);
+	if (fd < 0)
+		return fd;
+	r = read_stat_fd(fd, p);
+	close(fd);
+	return r;
 }
 
 int64_t shmq_boot_time(void)
@@ -79,29 +117,9 @@ int64_t shmq_boot_time(void)
 	return t;
 }
 
-SHMQ_API int shmq_pid_state(pid_t pid, int64_t not_after)
+static int state_of(char c)
 {
-	struct shmq_proc p;
-	int err = shmq_proc_read(pid, &p);
-
-	if (err == -ESRCH)
-		return SHMQ_PID_DEAD;
-	if (err) {
-		/* No /proc: the weaker test is all there is. */
-		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
-			return SHMQ_PID_ALIVE;
-		return SHMQ_PID_DEAD;
-	}
-	if (not_after) {
-		int64_t boot = shmq_boot_time();
-		long hz = sysconf(_SC_CLK_TCK);
-
-		/* Start times are ticks after boot; ctimes whole seconds. */
-		if (boot && hz > 0 &&
-		    boot + (int64_t)(p.start / (uint64_t)hz) > not_after + 1)
-			return SHMQ_PID_DEAD;
-	}
-	switch (p.state) {
+	switch (c) {
 	case 'Z':
 	case 'X':
 	case 'x':
@@ -114,6 +132,35 @@ SHMQ_API int shmq_pid_state(pid_t pid, int64_t not_after)
 	}
 }
 
+/* /proc cannot be read: only a vanished pid is a fact. */
+static int unknown_unless_gone(pid_t pid)
+{
+	if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)
+		return SHMQ_PID_DEAD;
+	return SHMQ_PID_UNKNOWN;
+}
+
+SHMQ_API int shmq_pid_state(pid_t pid, int64_t not_after)
+{
+	struct shmq_proc p;
+	int err = shmq_proc_read(pid, &p);
+
+	if (err == -ESRCH)
+		return SHMQ_PID_DEAD;
+	if (err)
+		return unknown_unless_gone(pid);
+	if (not_after) {
+		int64_t boot = shmq_boot_time();
+		long hz = sysconf(_SC_CLK_TCK);
+
+		/* Start times are ticks after boot; ctimes whole seconds. */
+		if (boot && hz > 0 &&
+		    boot + (int64_t)(p.start / (uint64_t)hz) > not_after + 1)
+			return SHMQ_PID_DEAD;
+	}
+	return state_of(p.state);
+}
+
 SHMQ_API const char *shmq_pid_state_name(int state)
 {
 	switch (state) {
@@ -123,6 +170,8 @@ SHMQ_API const char *shmq_pid_state_name(int state)
 		return "stopped";
 	case SHMQ_PID_ZOMBIE:
 		return "zombie";
+	case SHMQ_PID_UNKNOWN:
+		return "unknown";
 	default:
 		return "dead";
 	}
@@ -145,87 +194,252 @@ uint64_t shmq_self_start(void)
 	return p.start;
 }
 
-static int proc_matches(uint64_t owner)
+/* Is @p the process an owner word recorded?  The start time has 40 bits. */
+static int same_process(uint64_t owner, const struct shmq_proc *p)
+{
+	uint64_t start = shmq_owner_start(owner);
+
+	return start == 0 || (p->start & 0xffffffffffull) == start;
+}
+
+int shmq_owner_pid_state(uint64_t owner)
 {
 	pid_t pid = (pid_t)shmq_owner_pid(owner);
-	uint64_t start = shmq_owner_start(owner);
 	struct shmq_proc p;
-	int r = shmq_proc_read(pid, &p);
+	int r;
 
+	if (pid == 0)
+		return SHMQ_PID_DEAD;
+	r = shmq_proc_read(pid, &p);
 	if (r == -ESRCH)
-		return 0;
-	if (r)	/* no /proc: kill(0) is all there is */
-		return kill(pid, 0) == 0 || errno == EPERM;
-	if (p.state == 'Z' || p.state == 'X' || p.state == 'x')
-		return 0;
-	/* The start time is stored in 40 bits. */
-	return start == 0 || (p.start & 0xffffffffffull) == start;
+		return SHMQ_PID_DEAD;
+	if (r)
+		return unknown_unless_gone(pid);
+	return same_process(owner, &p) ? state_of(p.state) : SHMQ_PID_DEAD;
 }
 
 int shmq_owner_alive(uint64_t owner)
 {
-	return shmq_owner_pid(owner) != 0 && proc_matches(owner);
+	switch (shmq_owner_pid_state(owner)) {
+	case SHMQ_PID_ALIVE:
+	case SHMQ_PID_STOPPED:
+		return 1;
+	case SHMQ_PID_UNKNOWN:
+		return -EAGAIN;
+	default:
+		return 0;
+	}
 }
+
+int shmq_owner_uid(uint64_t owner, uid_t *uid)
+{
+	pid_t pid = (pid_t)shmq_owner_pid(owner);
+	char path[64], buf[4096], *line;
+	struct shmq_proc p;
+	int dir, fd, r;
+	ssize_t n;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	/* One directory for both files: they describe the same process. */
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : read_stat_fd(fd, &p);
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && (!same_process(owner, &p) || state_of(p.state) == SHMQ_PID_ZOMBIE))
+		r = -ESRCH;
+	if (r == 0) {
+		fd = openat(dir, "status", O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		r = n < 0 ? (errno == ESRCH || errno == ENOENT ? -ESRCH : -errno) : 0;
+		if (fd >= 0)
+			close(fd);
+		if (r == 0) {
+			unsigned long real, eff;
+
+			buf[n] = '\0';
+			line = strstr(buf, "\nUid:");
+			if (!line || sscanf(line + 5, "%lu %lu", &real, &eff) != 2)
+				r = -EPROTO;
+			else
+				*uid = (uid_t)eff;
+		}
+	}
+	close(dir);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Watchers                                                            */
+/* ------------------------------------------------------------------ */
 
 void shmq_peer_init(struct shmq_peer *p)
 {
 	p->owner = 0;
-	p->pidfd = -1;
+	p->fd = -1;
+	p->kind = SHMQ_WATCH_NONE;
 	p->dead = 0;
 }
 
 void shmq_peer_forget(struct shmq_peer *p)
 {
-	if (p->pidfd >= 0)
-		close(p->pidfd);
+	if (p->fd >= 0)
+		close(p->fd);
 	shmq_peer_init(p);
 }
 
-void shmq_peer_watch(struct shmq_peer *p, uint64_t owner)
+int shmq_peer_reserve(struct shmq_peer *p)
+{
+	int fd;
+
+	shmq_peer_forget(p);
+	/* Any descriptor holds the slot; this one costs the kernel least. */
+	fd = open("/", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	p->fd = fd;
+	p->kind = SHMQ_WATCH_RESERVED;
+	return 0;
+}
+
+static void latch_dead(struct shmq_peer *p)
+{
+	shmq_store_relaxed(&p->dead, 1);
+}
+
+int shmq_peer_watch(struct shmq_peer *p, uint64_t owner)
 {
 	pid_t pid = (pid_t)shmq_owner_pid(owner);
+	struct shmq_proc st;
 	long fd;
+	int sfd, r;
 
+	/* Whatever we held frees a slot for what we open now. */
 	shmq_peer_forget(p);
 	p->owner = owner;
 	if (pid <= 0) {
-		p->dead = 1;
-		return;
+		latch_dead(p);
+		return 0;
 	}
 	fd = syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0 && errno == ESRCH) {
-		p->dead = 1;
-		return;
+		latch_dead(p);
+		return 0;
 	}
+	if (fd < 0 && errno != ENOSYS && errno != EPERM && errno != EINVAL)
+		return -errno;		/* EMFILE, ENFILE, ENOMEM */
 	if (fd >= 0) {
 		int flags = fcntl((int)fd, F_GETFD);
 
 		if (flags >= 0)
 			fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+		p->fd = (int)fd;
+		p->kind = SHMQ_WATCH_PIDFD;
+		/*
+		 * Check the start time after opening the pidfd: if the process
+		 * that has the pid now is the one that recorded itself, the
+		 * pidfd (opened earlier, when the pid could not yet have been
+		 * reused) refers to it too.
+		 */
+		r = shmq_proc_read(pid, &st);
+		if (r == 0) {
+			if (!same_process(owner, &st) || state_of(st.state) == SHMQ_PID_ZOMBIE)
+				latch_dead(p);
+			return 0;
+		}
+		if (r == -ESRCH) {
+			latch_dead(p);
+			return 0;
+		}
+		if (r != -EMFILE && r != -ENFILE)
+			return 0;	/* no /proc: the pidfd alone, unverified */
+		/* The pidfd took the last slot: keep the stat file instead. */
+		close(p->fd);
+		p->fd = -1;
+		p->kind = SHMQ_WATCH_NONE;
 	}
-	p->pidfd = (int)fd;
-	/*
-	 * Check the start time after opening the pidfd: if the process that
-	 * has the pid now is the one that recorded itself, the pidfd (which
-	 * was opened earlier, when the pid could not yet have been reused)
-	 * refers to it too.
-	 */
-	if (!proc_matches(owner))
-		p->dead = 1;
+	/* No pidfd_open: the peer's /proc/PID/stat, kept open, serves. */
+	sfd = open_stat(pid);
+	if (sfd == -ESRCH) {
+		latch_dead(p);
+		return 0;
+	}
+	if (sfd < 0)
+		return sfd == -ENOENT ? -ENOSYS : sfd;
+	p->fd = sfd;
+	p->kind = SHMQ_WATCH_PROCFD;
+	r = read_stat_fd(sfd, &st);
+	if (r == -ESRCH || (r == 0 && (!same_process(owner, &st) ||
+				       state_of(st.state) == SHMQ_PID_ZOMBIE)))
+		latch_dead(p);
+	return 0;
+}
+
+/* Without latching anything: safe beside the threads that poll. */
+int shmq_peer_looks_alive(const struct shmq_peer *p)
+{
+	if (shmq_load_relaxed(&p->dead))
+		return 0;
+	switch (p->kind) {
+	case SHMQ_WATCH_PROCFD: {
+		struct shmq_proc st;
+		int r = read_stat_fd(p->fd, &st);
+
+		if (r == -ESRCH || (r == 0 && state_of(st.state) == SHMQ_PID_ZOMBIE))
+			return 0;
+		return 1;
+	}
+	case SHMQ_WATCH_PIDFD: {
+		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+
+		/* A pidfd turns readable when its process exits, zombie or not. */
+		return poll(&pfd, 1, 0) <= 0;
+	}
+	default:
+		return 1;	/* nobody watched yet (nothing, or a reservation) */
+	}
 }
 
 int shmq_peer_alive(struct shmq_peer *p)
 {
-	if (p->dead)
+	if (shmq_load_relaxed(&p->dead))
 		return 0;
-	if (p->pidfd >= 0) {
-		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-
-		/* A pidfd turns readable when its process exits. */
-		if (poll(&pfd, 1, 0) > 0)
-			p->dead = 1;
-	} else if (!proc_matches(p->owner)) {
-		p->dead = 1;
+	if (!shmq_peer_looks_alive(p)) {
+		latch_dead(p);
+		return 0;
 	}
-	return !p->dead;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* fork()                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Bumped in every child fork() makes, so a handle can tell that it was
+ * opened by another process (its parent) for the cost of one load:
+ * getpid() is a system call.
+ */
+unsigned shmq_fork_gen;
+
+static void after_fork_in_child(void)
+{
+	__atomic_fetch_add(&shmq_fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+unsigned shmq_fork_generation(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, watch_forks);
+	return __atomic_load_n(&shmq_fork_gen, __ATOMIC_RELAXED);
 }

@@ -59,7 +59,7 @@ static int64_t decode(const struct shmq_ring *r, uint64_t pos, uint64_t w)
 }
 
 int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
-		     unsigned char *data, uint64_t cap)
+		     unsigned char *data, uint64_t cap, uint64_t key)
 {
 	uint64_t head, end, scanned = 0;
 
@@ -69,6 +69,11 @@ int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
 	r->cap = cap;
 	r->mask = cap - 1;
 	r->max_msg = shmq_ring_max_msg(cap);
+	/*
+	 * Positions are multiples of 8, so an encoded end keeps these low
+	 * bits: never 0 (no end yet), never all ones.
+	 */
+	r->key = (key & ~(uint64_t)7) | 1;
 
 	head = shmq_load_acquire(&ctl->head);
 	end = shmq_load_acquire(&ctl->tail);
@@ -190,9 +195,24 @@ int shmq_ring_commit(struct shmq_ring *r)
 	shmq_store_release(hdr_at(r, r->committed), r->first_hdr);
 	r->committed = r->tail;
 	r->npending = 0;
-	/* For inspection and restarts only; nobody waits on it. */
-	shmq_store_relaxed(&r->ctl->tail, r->tail);
+	/*
+	 * Nobody waits on the tail, but it is a promise: release, so a
+	 * consumer whose acquire load sees it also sees every header before
+	 * it.  A consumer that finds an empty slot short of it has found a
+	 * header someone else erased (shmq_ring_idle).  A plain store on x86.
+	 */
+	shmq_store_release(&r->ctl->tail, r->tail);
 	return (int)n;
+}
+
+void shmq_ring_end(struct shmq_ring *r)
+{
+	shmq_ring_discard(r);
+	/*
+	 * Release: every commit (and its tail store) comes before the end.
+	 * It pairs with the consumer's acquire load in shmq_ring_idle().
+	 */
+	shmq_store_release(&r->ctl->eof, shmq_ring_eof_word(r, r->committed));
 }
 
 void shmq_ring_discard(struct shmq_ring *r)
@@ -234,6 +254,44 @@ int shmq_ring_peek(struct shmq_ring *r, const void **buf, size_t *len)
 		r->npeeked++;
 		return 0;
 	}
+}
+
+int shmq_ring_idle(const struct shmq_ring *r, int done)
+{
+	uint64_t pos = r->head;
+	/* The order of these three loads is what makes the verdict sound. */
+	uint64_t eof = shmq_load_acquire(&r->ctl->eof);
+	uint64_t tail = shmq_load_acquire(&r->ctl->tail);
+	uint64_t w = shmq_load_acquire(hdr_at(r, pos));
+
+	if (w != 0) {
+		int64_t size = decode(r, pos, w);
+
+		/* A record (or garbage, which peek reports): look again. */
+		if (size <= 0 || ((w >> 32) & 0xff) != SHMQ_REC_PAD)
+			return SHMQ_RING_MORE;
+		/* A padding record is never published without its message. */
+		if (shmq_load_acquire(hdr_at(r, pos + (uint64_t)size)) == 0)
+			return -EBADMSG;
+		return SHMQ_RING_MORE;
+	}
+	if (eof)
+		return eof == shmq_ring_eof_word(r, pos) && tail == pos ?
+			SHMQ_RING_ENDED : -EBADMSG;
+	if (tail == pos)
+		return SHMQ_RING_EMPTY;
+	/* Published past an empty slot: that header was erased. */
+	if (tail - pos <= r->cap)
+		return -EBADMSG;
+	/*
+	 * Behind us: a live producer stores its tail just after the header
+	 * we already read, and a dead one may have died in between; by at
+	 * most one batch, less than a ring.  A producer that closed or
+	 * abandoned stored it first, so it must be exact.
+	 */
+	if (!done && pos - tail <= r->cap)
+		return SHMQ_RING_EMPTY;
+	return -EBADMSG;
 }
 
 int shmq_ring_ready(const struct shmq_ring *r)

@@ -50,13 +50,17 @@ struct shmq_ring_ctl {
 	 */
 	uint64_t tail;
 	/*
-	 * Written by the producer only: nonzero once it will send no more
-	 * (shmq_shutdown).  Stored with release after its last commit; the
-	 * consumer reads it (acquire) only when the ring looks empty, and
-	 * then looks once more, so what came before it is drained first.
+	 * Written by the producer only: 0 while it may send more; once it
+	 * will not (shutdown, close), the position where its stream ends,
+	 * encoded with the ring's key (shmq_ring_eof_word), so that a word
+	 * nobody wrote on purpose (zero, all ones, noise) can never pass for
+	 * an end that the consumer has reached.  Stored with release after
+	 * the last commit; the consumer reads it (acquire) only when the ring
+	 * looks empty, and then looks once more, so what came before it is
+	 * drained first.
 	 */
-	uint32_t eof;
-	uint8_t pad0[SHMQ_LINE - 12];
+	uint64_t eof;
+	uint8_t pad0[SHMQ_LINE - 16];
 	/*
 	 * Written by the consumer only: every byte before head is free.
 	 * Stored with release after the consumer has finished reading; the
@@ -73,6 +77,7 @@ struct shmq_ring_ctl {
 };
 
 _Static_assert(sizeof(struct shmq_ring_ctl) == 4 * SHMQ_LINE, "ring control layout");
+_Static_assert(offsetof(struct shmq_ring_ctl, eof) == 8, "eof beside tail");
 _Static_assert(offsetof(struct shmq_ring_ctl, head) == SHMQ_LINE, "head has its own line");
 _Static_assert(offsetof(struct shmq_ring_ctl, data) == 2 * SHMQ_LINE, "data ec line");
 _Static_assert(offsetof(struct shmq_ring_ctl, space) == 3 * SHMQ_LINE, "space ec line");
@@ -84,6 +89,7 @@ struct shmq_ring {
 	uint64_t cap;		/* a power of two */
 	uint64_t mask;
 	uint32_t max_msg;
+	uint64_t key;		/* encodes the end of stream; low bits 001 */
 
 	/* Producer side. */
 	uint64_t tail;		/* where the next reservation starts */
@@ -132,11 +138,13 @@ int shmq_ring_format(struct shmq_ring_ctl *ctl, unsigned char *data,
 
 /*
  * Attach a side to a formatted ring: the producer re-derives the end of
- * the committed records, the consumer resumes at the shared head.
- * -EBADMSG if the shared positions are impossible.
+ * the committed records, the consumer resumes at the shared head.  @key
+ * (any value: its low three bits are forced to 001) encodes the end of
+ * stream; both sides must use the same, such as the channel's random
+ * instance.  -EBADMSG if the shared positions are impossible.
  */
 int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
-		     unsigned char *data, uint64_t cap);
+		     unsigned char *data, uint64_t cap, uint64_t key);
 
 /*
  * Producer.  reserve: -EMSGSIZE (too large), -EAGAIN (full for now),
@@ -181,6 +189,36 @@ void shmq_ring_rewind(struct shmq_ring *r);
  */
 enum { SHMQ_FAULT_COMMIT = 1, SHMQ_FAULT_PUBLISH = 2 };
 extern void (*shmq_fault_hook)(int where);
+
+/*
+ * The producer will send no more: publish where its stream ends (release,
+ * after every commit).  Uncommitted reservations are forgotten first.
+ */
+void shmq_ring_end(struct shmq_ring *r);
+
+/* The end-of-stream word for a stream ending at @end. */
+static inline uint64_t shmq_ring_eof_word(const struct shmq_ring *r, uint64_t end)
+{
+	return end ^ r->key;
+}
+
+/*
+ * The consumer found nothing at its position: is that consistent with what
+ * the producer published?  Loads, in this order, the end-of-stream word,
+ * the tail (each acquire, so each sees at least what the one before it
+ * implies) and the header at the position once more.  @done: the caller
+ * has just seen (acquire) that the producer is finished with the ring
+ * (closed or abandoned), so its tail is exact.
+ *
+ *   SHMQ_RING_MORE    a record is there after all: peek again
+ *   SHMQ_RING_EMPTY   empty for now; the producer may still send
+ *   SHMQ_RING_ENDED   empty for good: the producer ended its stream here
+ *   -EBADMSG          the producer said it had published more than is
+ *                     there (its tail or its end lies ahead of an empty
+ *                     slot), or an end or tail no correct producer writes
+ */
+enum { SHMQ_RING_EMPTY = 0, SHMQ_RING_MORE = 1, SHMQ_RING_ENDED = 2 };
+int shmq_ring_idle(const struct shmq_ring *r, int done);
 
 /* Bytes committed and not yet released, as the shared words say. */
 uint64_t shmq_ring_queued(const struct shmq_ring_ctl *ctl);

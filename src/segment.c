@@ -90,6 +90,16 @@ SHMQ_API int shmq_seg_remove(int shmid)
 	return shmctl(shmid, IPC_RMID, NULL) < 0 ? -errno : 0;
 }
 
+int shmq_seg_set_owner(int shmid, uid_t uid)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(shmid, IPC_STAT, &ds) < 0)
+		return -errno;
+	ds.shm_perm.uid = uid;
+	return shmctl(shmid, IPC_SET, &ds) < 0 ? -errno : 0;
+}
+
 static void info_from_ds(struct shmq_seg_info *i, int shmid,
 			 const struct shmid_ds *ds)
 {

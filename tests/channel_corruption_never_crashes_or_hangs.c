@@ -208,6 +208,19 @@ static int make_at_rest(const char *name)
 	return info.shmid;
 }
 
+
+static void t_magic(struct shmq_hdr *h) { h->magic ^= 1; }
+static void t_major(struct shmq_hdr *h) { h->major = 99; h->check = shmq_hdr_checksum(h); }
+static void t_checksum(struct shmq_hdr *h) { h->cap[0] = 8192; }
+static void t_kind(struct shmq_hdr *h) { h->kind = 7; h->check = shmq_hdr_checksum(h); }
+static void t_newer_kind(struct shmq_hdr *h) { h->kind = 7; h->minor = 99; h->check = shmq_hdr_checksum(h); }
+static void t_no_caps(struct shmq_hdr *h) { h->cap[0] = h->cap[1] = 0; h->total_size = 4096; h->check = shmq_hdr_checksum(h); }
+static void t_bad_name(struct shmq_hdr *h) { static const char n[] = "\033[31mred"; memcpy(h->name, n, sizeof(n)); h->check = shmq_hdr_checksum(h); }
+static void t_geom(struct shmq_hdr *h) { h->cap[0] = 3000; h->total_size = 4096 + 3000 + 4096; h->check = shmq_hdr_checksum(h); }
+static void t_size(struct shmq_hdr *h) { h->cap[0] = 1 << 20; h->total_size = 4096 + (1 << 20) + 4096; h->check = shmq_hdr_checksum(h); }
+static void t_head(struct shmq_hdr *h) { h->ring[0].head = 3; }
+static void t_tail(struct shmq_hdr *h) { h->ring[0].tail = 1 << 20; }
+
 static void crafted(const char *what, void (*tamper)(struct shmq_hdr *), int want)
 {
 	struct shmq_options o = { 0 };
@@ -229,17 +242,14 @@ static void crafted(const char *what, void (*tamper)(struct shmq_hdr *), int wan
 		shmq_close(q);
 	is_int(r, want, "%s: %s", what, shmq_strerror(want));
 	diag("  %s", err);
+	/* Inspection judges the header as an opener does; rings it leaves be. */
+	if (tamper != t_head && tamper != t_tail) {
+		struct shmq_desc d;
+
+		is_int(shmq_describe(id, &d), want, "  and shmq_describe says so too");
+	}
 	shmq_seg_remove(id);
 }
-
-static void t_magic(struct shmq_hdr *h) { h->magic ^= 1; }
-static void t_major(struct shmq_hdr *h) { h->major = 99; h->check = shmq_hdr_checksum(h); }
-static void t_checksum(struct shmq_hdr *h) { h->cap[0] = 8192; }
-static void t_kind(struct shmq_hdr *h) { h->kind = 7; h->check = shmq_hdr_checksum(h); }
-static void t_geom(struct shmq_hdr *h) { h->cap[0] = 3000; h->total_size = 4096 + 3000 + 4096; h->check = shmq_hdr_checksum(h); }
-static void t_size(struct shmq_hdr *h) { h->cap[0] = 1 << 20; h->total_size = 4096 + (1 << 20) + 4096; h->check = shmq_hdr_checksum(h); }
-static void t_head(struct shmq_hdr *h) { h->ring[0].head = 3; }
-static void t_tail(struct shmq_hdr *h) { h->ring[0].tail = 1 << 20; }
 
 static void poisoned_for_good(void)
 {
@@ -273,7 +283,10 @@ int main(void)
 	crafted("a wrong magic number", t_magic, -EPROTO);
 	crafted("another layout major version", t_major, -EPROTONOSUPPORT);
 	crafted("a geometry change the checksum does not match", t_checksum, -EBADMSG);
-	crafted("another kind of shmq segment", t_kind, -EPROTOTYPE);
+	crafted("a kind no layout has: corrupt", t_kind, -EBADMSG);
+	crafted("a kind from a newer layout", t_newer_kind, -EPROTOTYPE);
+	crafted("zero capacities", t_no_caps, -EBADMSG);
+	crafted("a name no opener could have written", t_bad_name, -EBADMSG);
 	crafted("a capacity that is not a power of two", t_geom, -EBADMSG);
 	crafted("a geometry larger than the segment", t_size, -EBADMSG);
 	crafted("a misaligned ring head", t_head, -EBADMSG);

@@ -119,7 +119,7 @@ static void *producer(void *arg)
 	int pending = 0;
 
 	(void)noop_ready;
-	if (shmq_ring_attach(&r, sh->ctl, sh->data, sh->cap)) {
+	if (shmq_ring_attach(&r, sh->ctl, sh->data, sh->cap, 0)) {
 		__atomic_store_n(&sh->error, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
@@ -167,7 +167,7 @@ static void *consumer(void *arg)
 	uint64_t n = 0;
 	int held = 0;
 
-	if (shmq_ring_attach(&r, sh->ctl, sh->data, sh->cap)) {
+	if (shmq_ring_attach(&r, sh->ctl, sh->data, sh->cap, 0)) {
 		__atomic_store_n(&sh->error, 1, __ATOMIC_RELAXED);
 		free(want);
 		return NULL;

@@ -21,8 +21,8 @@ static void setup(struct mem *m, uint64_t cap, uint64_t pos)
 	m->ctl = aligned_alloc(SHMQ_LINE, sizeof(*m->ctl));
 	m->data = aligned_alloc(4096, cap);
 	if (shmq_ring_format(m->ctl, m->data, cap, pos) ||
-	    shmq_ring_attach(&m->p, m->ctl, m->data, cap) ||
-	    shmq_ring_attach(&m->c, m->ctl, m->data, cap))
+	    shmq_ring_attach(&m->p, m->ctl, m->data, cap, 0) ||
+	    shmq_ring_attach(&m->c, m->ctl, m->data, cap, 0))
 		bail_out("attach of a fresh ring failed");
 }
 
@@ -288,7 +288,7 @@ static void test_restart_recovery(void)
 	get(&m, buf, sizeof(buf));
 	/* A producer that died between commit and the tail store. */
 	m.ctl->tail = 16;
-	is_int(shmq_ring_attach(&again, m.ctl, m.data, 4096), 0,
+	is_int(shmq_ring_attach(&again, m.ctl, m.data, 4096, 0), 0,
 	       "a restarted producer attaches");
 	is_int(again.committed, 5 * 16, "  and finds the true end past a stale tail");
 	is_int(again.head_cache, 16, "  and the consumer's head");
@@ -299,13 +299,13 @@ static void test_restart_recovery(void)
 		shmq_ring_reserve(&again, 8, &d);
 		shmq_ring_reserve(&again, 8, &d);	/* header written now */
 	}
-	is_int(shmq_ring_attach(&m.p, m.ctl, m.data, 4096), 0, "another restart");
+	is_int(shmq_ring_attach(&m.p, m.ctl, m.data, 4096, 0), 0, "another restart");
 	is_int(m.p.committed, 5 * 16, "  ignores records reserved but never committed");
 	for (i = 0; i < 4; i++)
 		get(&m, buf, sizeof(buf));
 	is_int(get(&m, buf, sizeof(buf)), -EAGAIN, "the consumer reads exactly the 5 committed");
 	m.ctl->tail = 5000;
-	is_int(shmq_ring_attach(&again, m.ctl, m.data, 4096), -EBADMSG,
+	is_int(shmq_ring_attach(&again, m.ctl, m.data, 4096, 0), -EBADMSG,
 	       "a tail more than a ring ahead of head is corruption");
 	teardown(&m);
 }
@@ -361,6 +361,62 @@ static void test_corruption(void)
 	teardown(&m);
 }
 
+/*
+ * An empty slot at the consumer's position must agree with what the
+ * producer published: its tail and its end of stream.
+ */
+static void test_idle_agrees_with_producer(void)
+{
+	struct mem m;
+	char buf[16];
+	uint64_t *slot;
+
+	setup(&m, 4096, 0);
+	is_int(shmq_ring_idle(&m.c, 0), SHMQ_RING_EMPTY, "a fresh ring is empty");
+	put(&m, "abc", 3);
+	put(&m, "def", 3);
+	is_int(shmq_ring_idle(&m.c, 0), SHMQ_RING_MORE, "a record waits: look again");
+	get(&m, buf, sizeof(buf));
+	/* Erase the next header: the tail says it was published. */
+	slot = (uint64_t *)(void *)(m.data + m.c.head);
+	*slot = 0;
+	is_int(shmq_ring_idle(&m.c, 0), -EBADMSG,
+	       "an erased header short of the tail: -EBADMSG, not empty");
+	teardown(&m);
+
+	setup(&m, 4096, 0);
+	put(&m, "abc", 3);
+	get(&m, buf, sizeof(buf));
+	is_int(shmq_ring_idle(&m.c, 1), SHMQ_RING_EMPTY, "drained, the tail exact");
+	shmq_ring_end(&m.p);
+	is_int(shmq_ring_idle(&m.c, 1), SHMQ_RING_ENDED, "the producer's end, where we are");
+	m.ctl->eof = 1;
+	is_int(shmq_ring_idle(&m.c, 0), -EBADMSG, "an end word nobody wrote: -EBADMSG");
+	m.ctl->eof = ~0ull;
+	is_int(shmq_ring_idle(&m.c, 0), -EBADMSG, "  all ones: -EBADMSG");
+	m.ctl->eof = shmq_ring_eof_word(&m.p, 64);
+	is_int(shmq_ring_idle(&m.c, 0), -EBADMSG, "  an end past our position: -EBADMSG");
+	m.ctl->eof = 0;
+	m.ctl->tail = 0;
+	is_int(shmq_ring_idle(&m.c, 0), SHMQ_RING_EMPTY,
+	       "a tail one batch behind, producer live: its store is on the way");
+	is_int(shmq_ring_idle(&m.c, 1), -EBADMSG, "  but a producer that left stored it exactly");
+	m.ctl->tail = 1u << 20;
+	is_int(shmq_ring_idle(&m.c, 0), -EBADMSG, "a tail more than a ring away: -EBADMSG");
+	teardown(&m);
+
+	setup(&m, 4096, 0);
+	put(&m, "abc", 3);
+	get(&m, buf, sizeof(buf));
+	put(&m, "def", 3);
+	/* A padding record alone, its message erased. */
+	slot = (uint64_t *)(void *)(m.data + m.c.head);
+	*slot = shmq_rec_word(m.c.head, SHMQ_REC_PAD, 4096 - m.c.head - 8);
+	*(uint64_t *)(void *)m.data = 0;
+	is_int(shmq_ring_idle(&m.c, 0), -EBADMSG, "a padding record with nothing after it: -EBADMSG");
+	teardown(&m);
+}
+
 int main(void)
 {
 	tap_start(60);
@@ -373,5 +429,6 @@ int main(void)
 	test_discard_batch_trim();
 	test_restart_recovery();
 	test_corruption();
+	test_idle_agrees_with_producer();
 	return done_testing();
 }
