@@ -38,7 +38,7 @@ endif
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(SAN) $(CFLAGS)
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Iinclude -Isrc
 # The CLI, the benchmark and the examples see the public header only.
-APP_CFLAGS := $(BASE_CFLAGS) -Iinclude
+APP_CFLAGS := $(BASE_CFLAGS) -Iinclude -Icli
 TEST_CFLAGS := $(BASE_CFLAGS) -Iinclude -Isrc -Itests
 LDLIBS := -lpthread -lrt
 

@@ -22,6 +22,7 @@
 
 #include "../cli/stats.h"
 #include "bench.h"
+#include "clock.h"
 
 #define MAX_REPS 32
 #define CHILD_LIMIT_S 60	/* a side that takes longer is killed: a hang */
@@ -33,14 +34,6 @@ static inline void relax(void)
 #else
 	__asm__ __volatile__("" ::: "memory");
 #endif
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* What the two sides tell the parent, in memory all three share. */

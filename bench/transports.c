@@ -25,6 +25,7 @@
 #endif
 
 #include "bench.h"
+#include "clock.h"
 #include "shmq.h"
 
 /* ------------------------------------------------------------------ */
@@ -168,12 +169,10 @@ static int hub_tconnect(struct bench_ctx *c, int side)
 	/* Until the client is in (its first message may wait meanwhile). */
 	while (r == 0 && shmq_hub_count(hs->hub) == 0) {
 		shmq_t *ready;
-		struct timespec ts;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (!end)
-			end = ts.tv_sec + 10;
-		else if (ts.tv_sec > end)
+			end = now_ns() + 10000000000LL;
+		else if (now_ns() > end)
 			return -ETIMEDOUT;
 		r = shmq_hub_wait(hs->hub, &ready, 1000000);
 		if (r == -ETIMEDOUT)

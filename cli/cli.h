@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "shmq.h"
+#include "clock.h"
 
 /* Exit statuses: 0 success, 1 failure, 2 usage error. */
 #define EXIT_USAGE 2
@@ -124,20 +125,24 @@ shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co);
 int channel_failure(const char *addr, const char *verb, int err,
 		    unsigned long long count);
 
-/* The subcommands, one group per file. */
-int cmd_ls(int argc, char **argv);
-int cmd_stat(int argc, char **argv);
-int cmd_rm(int argc, char **argv);
-int cmd_create(int argc, char **argv);
-int cmd_clean(int argc, char **argv);
-int cmd_send(int argc, char **argv);
-int cmd_recv(int argc, char **argv);
-int cmd_ping(int argc, char **argv);
-int cmd_pong(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
+/* ping and pong (ping.c), and the classic protocol they may speak (classic.c). */
+#define CLASSIC_DEFAULT "ftok:/tmp/example:42"
+struct ping_opts {
+	uint64_t count;		/* 0: until interrupted */
+	size_t size;
+	int64_t interval_ns;
+	int show;		/* print the first rounds as a conversation */
+	int quiet;		/* summary only */
+	int text;		/* send "ping", expect "pong" */
+};
+struct hist;
+void ping_summary(const char *addr, const struct hist *h, size_t size,
+		  int64_t elapsed, int text);
+int classic_pong(const char *addr, int64_t timeout_ns, int verbose);
+int classic_ping(const char *addr, const struct ping_opts *po, int64_t timeout_ns);
 
-
+/* The subcommands, each defined (help text included) with its code. */
+extern const struct cmd send_command, recv_command, ping_command, pong_command, demo_command, bench_command, ls_command, stat_command, rm_command, create_command, clean_command;
 
 /* An aligned text table: add rows of strings, then print. */
 struct table {

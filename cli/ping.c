@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmq ping, shmq pong, and shmq demo.
+ * shmq ping and shmq pong.
  *
  * pong answers every message: "ping" with "pong", anything else with
  * itself.  ping sends, times each round trip and checks each answer, like
@@ -23,172 +23,9 @@
 #include "cli.h"
 #include "stats.h"
 
-#define CLASSIC_DEFAULT "ftok:/tmp/example:42"
-#define CLASSIC_SIZE 20
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Sleep @ns, or less if a signal arrives. */
-static void nap(int64_t ns)
-{
-	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/* ------------------------------------------------------------------ */
-/* The classic protocol                                                */
-/* ------------------------------------------------------------------ */
-
-/*
- * The 4 bytes at offset 0, with one 32-bit load, so a concurrent write
- * can never be seen half done.  Written the same way.
- */
-static uint32_t word_of(const char s[4])
-{
-	uint32_t w;
-
-	memcpy(&w, s, 4);
-	return w;
-}
-
-static uint32_t load4(const void *p)
-{
-	return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
-}
-
-static void store4(void *p, const char s[4])
-{
-	__atomic_store_n((uint32_t *)p, word_of(s), __ATOMIC_RELEASE);
-}
-
-/*
- * Wait until the first 4 bytes satisfy @until (equal to @w if @equal,
- * else different from it).  Spin with `pause` for 50 us, then back off
- * with sleeps growing to 1 ms: a 1 us sleep really sleeps ~60 us, which
- * is what made the classic recipe slow.  Returns 0, or -ETIMEDOUT, or
- * -EINTR on a signal.
- */
-static int classic_wait(const void *mem, uint32_t w, int equal, int64_t timeout_ns)
-{
-	int64_t start = now_ns(), t = start, back = 20000;
-	unsigned i;
-
-	for (i = 0;; i++) {
-		if ((load4(mem) == w) == equal)
-			return 0;
-		if (i % 64 == 0) {
-			t = now_ns();
-			if (timeout_ns >= 0 && t - start > timeout_ns)
-				return -ETIMEDOUT;
-			if (cli_signal)
-				return -EINTR;
-		}
-		if (t - start < 50000) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		nap(back);
-		if (back < 1000000)
-			back *= 2;
-	}
-}
-
-/* Parse a classic address, creating the ftok path if it is missing. */
-static int classic_attach(const char *text, int *shmid, void **mem,
-			  struct shmq_addr *a)
-{
-	if (!strncmp(text, "ftok:", 5)) {
-		const char *colon = strrchr(text + 5, ':');
-		char path[SHMQ_ADDR_PATH_MAX];
-		size_t n = colon ? (size_t)(colon - text - 5) : 0;
-
-		if (n && n < sizeof(path)) {
-			int fd;
-
-			memcpy(path, text + 5, n);
-			path[n] = '\0';
-			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-			if (fd >= 0)
-				close(fd);
-		}
-	}
-	if (parse_addr_or_fail(text, a))
-		return -1;
-	if (a->kind == SHMQ_ADDR_ID) {
-		*shmid = a->shmid;
-	} else {
-		/* Exactly what the classic programs do: IPC_CREAT, 0644. */
-		*shmid = shmget(a->key, CLASSIC_SIZE, IPC_CREAT | 0644);
-		if (*shmid < 0)
-			return fail("%s: %s", text, strerror(errno)), -1;
-	}
-	*mem = shmat(*shmid, NULL, 0);
-	if (*mem == (void *)-1)
-		return fail("%s: %s", text, strerror(errno)), -1;
-	return 0;
-}
-
-static int classic_pong(const char *text, int64_t timeout_ns, int verbose)
-{
-	struct shmq_addr a;
-	unsigned long long answered = 0;
-	void *mem;
-	int shmid, r;
-
-	if (classic_attach(text, &shmid, &mem, &a))
-		return 1;
-	for (;;) {
-		/* Wait for "ping", or for a message starting with 'e'. */
-		int64_t start = now_ns();
-
-		for (;;) {
-			uint32_t w = load4(mem);
-
-			if ((w & 0xff) == 'e' || w == word_of("ping"))
-				break;
-			r = classic_wait(mem, w, 0, timeout_ns < 0 ? -1 :
-					 timeout_ns - (now_ns() - start));
-			if (r)
-				goto out;
-		}
-		if ((load4(mem) & 0xff) == 'e')
-			break;
-		store4(mem, "pong");
-		answered++;
-	}
-	/* "end": remove the segment, detach, unlink the path. */
-	shmctl(shmid, IPC_RMID, NULL);
-	shmdt(mem);
-	if (a.kind == SHMQ_ADDR_FTOK)
-		unlink(a.path);
-	if (verbose)
-		printf("answered %llu pings, then 'end': segment removed\n", answered);
-	return 0;
-out:
-	shmdt(mem);
-	if (r == -EINTR)
-		return signal_status();
-	return fail("%s: no ping within the timeout (after %llu answered)", text,
-		    answered);
-}
-
-struct ping_opts {
-	uint64_t count;		/* 0: until interrupted */
-	size_t size;
-	int64_t interval_ns;
-	int show;		/* print the first rounds as a conversation */
-	int quiet;		/* summary only */
-	int text;		/* send "ping", expect "pong" */
-};
-
-static void summary(const char *addr, const struct hist *h, size_t size,
+void ping_summary(const char *addr, const struct hist *h, size_t size,
 		    int64_t elapsed, int text)
 {
 	char buf[128];
@@ -202,61 +39,6 @@ static void summary(const char *addr, const struct hist *h, size_t size,
 		printf("rtt min/p50/p99/p99.9/max = %s us\n",
 		       hist_summary(h, buf, sizeof(buf)));
 }
-
-static int classic_ping(const char *text, const struct ping_opts *po,
-			int64_t timeout_ns)
-{
-	struct shmq_addr a;
-	struct hist *h = malloc(sizeof(*h));
-	uint64_t i, count = po->count ? po->count : 100;
-	int64_t t0;
-	void *mem;
-	int shmid, r = 0;
-
-	if (!h || classic_attach(text, &shmid, &mem, &a)) {
-		free(h);
-		return 1;
-	}
-	hist_init(h);
-	t0 = now_ns();
-	for (i = 0; i < count && !cli_signal; i++) {
-		int64_t s = now_ns();
-		uint32_t w;
-
-		store4(mem, "ping");
-		r = classic_wait(mem, word_of("ping"), 0, timeout_ns);
-		if (r)
-			break;
-		w = load4(mem);
-		if (w != word_of("pong")) {
-			r = -EPROTO;
-			break;
-		}
-		hist_add(h, (uint64_t)(now_ns() - s));
-		if ((int)i < po->show)
-			printf("round %llu: sent 'ping', received 'pong'\n",
-			       (unsigned long long)i + 1);
-		if (po->interval_ns > 0 && i + 1 < count)
-			nap(po->interval_ns);
-	}
-	/* Three bytes, as the classic client writes them. */
-	memcpy(mem, "end", 3);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	shmdt(mem);
-	summary(text, h, 4, now_ns() - t0, 1);
-	free(h);
-	if (r == -EINTR || cli_signal)
-		return signal_status();
-	if (r == -ETIMEDOUT)
-		return fail("%s: no pong within the timeout", text);
-	if (r == -EPROTO)
-		return fail("%s: the answer was not 'pong'", text);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* ping and pong over a channel                                        */
-/* ------------------------------------------------------------------ */
 
 /* Peek, answer in place ("ping" gets "pong"), release: 0, or -errno. */
 static int answer_one(shmq_t *q, int64_t peek_ns, int64_t timeout_ns)
@@ -330,7 +112,7 @@ static int hub_pong(const char *addr, const struct chan_opts *co, int verbose)
 	return 1;
 }
 
-int cmd_pong(int argc, char **argv)
+static int run_pong(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "classic", no_argument, NULL, 'C' },
@@ -383,7 +165,7 @@ int cmd_pong(int argc, char **argv)
 	return 1;
 }
 
-int cmd_ping(int argc, char **argv)
+static int run_ping(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'c' },
@@ -505,7 +287,7 @@ int cmd_ping(int argc, char **argv)
 	end_t = now_ns();
 	if (po.show && h->count > (uint64_t)po.show)
 		printf("... %llu more rounds\n", (unsigned long long)(h->count - (uint64_t)po.show));
-	summary(addr, h, po.size, end_t - t0, po.text);
+	ping_summary(addr, h, po.size, end_t - t0, po.text);
 	free(h);
 	free(out);
 	free(in);
@@ -527,135 +309,46 @@ int cmd_ping(int argc, char **argv)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* demo                                                                */
-/* ------------------------------------------------------------------ */
+const struct cmd ping_command = {
+	.name = "ping",
+	.run = run_ping,
+	.synopsis = "[OPTIONS] ADDR",
+	.summary = "measure round trips to a pong",
+	.help =
+	"Sends a message, waits for the answer and checks it, like ping(8):\n"
+	"one line per round when there is an interval, and always a summary with\n"
+	"the minimum, median, 99th, 99.9th percentile and maximum round trip\n"
+	"time, and the rate.  Ctrl-C stops it (with the summary).\n"
+	"\n"
+	"  -c, --count N       N round trips (default: until interrupted)\n"
+	"  -s, --size N        message size in bytes (default 64)\n"
+	"  -i, --interval T    pause between rounds (default 1s; 0: flood)\n"
+	"  -t, --text          send \"ping\" and expect \"pong\"\n"
+	"      --show N        print the first N rounds as a conversation\n"
+	"  -q, --quiet         the summary only\n"
+	"  -C, --classic       the classic recipe's raw protocol (ADDR defaults to\n"
+	"                      ftok:/tmp/example:42; 100 rounds, then \"end\")\n"
+	CHAN_OPTS_HELP,
+};
 
-/* Run `shmq ARGS...` as a child process of its own. */
-static pid_t run_self(char *const args[])
-{
-	pid_t pid = fork();
+const struct cmd pong_command = {
+	.name = "pong",
+	.run = run_pong,
+	.synopsis = "[OPTIONS] ADDR",
+	.summary = "answer every message (\"ping\" with \"pong\")",
+	.help =
+	"Answers each message with itself, or \"ping\" with \"pong\", until\n"
+	"the pinger closes.  With --hub, serves any number of pingers at once,\n"
+	"each on a channel of its own, until Ctrl-C (or --timeout of silence).\n"
+	"\n"
+	"  -H, --hub           serve a hub at ADDR: every `shmq ping ADDR` (or\n"
+	"                      send, recv; --connect to start before the server)\n"
+	"                      gets its own channel\n"
+	"  -C, --classic       the classic recipe's raw protocol: answer \"ping\"\n"
+	"                      with \"pong\" in a 20-byte segment; on \"end\",\n"
+	"                      remove it and its ftok file (ADDR defaults to\n"
+	"                      ftok:/tmp/example:42)\n"
+	"  -v, --verbose       say how many were answered\n"
+	CHAN_OPTS_HELP,
+};
 
-	if (pid == 0) {
-		execv("/proc/self/exe", args);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int reap(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static size_t count_segments(key_t key, int *ours)
-{
-	struct shmq_seg_info *v;
-	size_t n, i;
-
-	*ours = 0;
-	if (shmq_seg_list(&v, &n))
-		return 0;
-	for (i = 0; i < n; i++) {
-		struct shmq_desc d;
-
-		if (v[i].key == key)
-			(*ours)++;
-		else if (v[i].removed && shmq_describe(v[i].shmid, &d) == 0 &&
-			 d.creator_pid == getpid())
-			(*ours)++;
-	}
-	free(v);
-	return n;
-}
-
-int cmd_demo(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "count", required_argument, NULL, 'c' },
-		{ 0 }
-	};
-	uint64_t rounds = 100, count = 1000000;
-	char name[64], rounds_s[32], count_s[32];
-	struct shmq_addr a;
-	size_t before, after;
-	int ours, c, st1, st2, failed = 0;
-	pid_t pong, ping;
-
-	while ((c = getopt_long(argc, argv, "r:c:", opts, NULL)) != -1) {
-		if (c == 'r' && !parse_uint(optarg, 100000000, &rounds) && rounds)
-			continue;
-		if (c == 'c' && !parse_uint(optarg, 1000000000, &count) && count)
-			continue;
-		usage_error("invalid option");
-	}
-	if (optind != argc)
-		usage_error("takes no arguments");
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(name, sizeof(name), "demo-%d", (int)getpid());
-	snprintf(rounds_s, sizeof(rounds_s), "%llu", (unsigned long long)rounds);
-	snprintf(count_s, sizeof(count_s), "%llu", (unsigned long long)count);
-	shmq_addr_parse(name, &a);
-	before = count_segments(a.key, &ours);
-
-	printf("shmq demo: the classic shared-memory ping-pong, done right.\n\n"
-	       "The classic recipe: two processes share a System V segment found by\n"
-	       "an ftok key; a client writes \"ping\", a server answers \"pong\", 100\n"
-	       "times, then \"end\", and both poll with sleeps in between.  It tears\n"
-	       "messages, hangs if the peer dies and leaves the segment behind.\n\n");
-	printf("Step 1. Two separate processes meet on the channel '%s' (key 0x%08x).\n"
-	       "        Whichever arrives first creates it and waits for the other; once\n"
-	       "        both are there, the segment is already marked for removal, so the\n"
-	       "        kernel frees it when they are gone, even if they crash.\n\n",
-	       name, (uint32_t)a.key);
-	{
-		char *pong_args[] = { "shmq", "pong", name, NULL };
-		char *ping_args[] = { "shmq", "ping", name, "--text", "-c", rounds_s,
-				      "-i", "0", "--show", "5", NULL };
-
-		pong = run_self(pong_args);
-		printf("        pong process: pid %d, answers each \"ping\" with \"pong\"\n",
-		       (int)pong);
-		ping = run_self(ping_args);
-		printf("        ping process: pid %d, %s rounds\n\n", (int)ping, rounds_s);
-		st1 = reap(ping);
-		st2 = reap(pong);
-	}
-	failed |= st1 || st2;
-	printf("\n        Every answer was checked.  The first rounds carry the start-up\n"
-	       "        cost (page faults, cold caches); the median is the steady state.\n\n");
-
-	printf("Step 2. The same exchange at full speed: %s round trips of 1 KiB\n"
-	       "        messages, each answer checked.  A waiting side spins briefly, then\n"
-	       "        sleeps on a futex, so an idle side uses no CPU.\n\n",
-	       count_s);
-	{
-		char *pong_args[] = { "shmq", "pong", name, NULL };
-		char *ping_args[] = { "shmq", "ping", name, "-c", count_s, "-s", "1024",
-				      "-i", "0", "--quiet", NULL };
-
-		pong = run_self(pong_args);
-		ping = run_self(ping_args);
-		st1 = reap(ping);
-		st2 = reap(pong);
-	}
-	failed |= st1 || st2;
-	printf("\n        ('shmq bench' measures shmq against the classic sleep-polling recipe,\n"
-	       "        pipes, sockets and message queues on this machine.)\n\n");
-
-	after = count_segments(a.key, &ours);
-	printf("Step 3. Nothing is left behind: %zu segment%s on the host before the demo,\n"
-	       "        %zu after, and %s of the demo's ('shmq ls' lists them all).\n",
-	       before, before == 1 ? "" : "s", after, ours ? "SOME" : "none");
-	failed |= ours != 0;
-	if (failed)
-		return fail("the demo did not go as it should (see above)");
-	printf("\nDone.  Try it in two shells:  shmq recv jobs   and   seq 3 | shmq send jobs\n");
-	return 0;
-}

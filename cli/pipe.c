@@ -159,7 +159,7 @@ static int send_raw(struct sender *s)
 	}
 }
 
-int cmd_send(int argc, char **argv)
+static int run_send(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "null", no_argument, NULL, '0' },
@@ -277,7 +277,7 @@ static int hub_recv(const char *addr, const struct chan_opts *co, int delim,
 	return fail("%s: %s", addr, shmq_strerror(r));
 }
 
-int cmd_recv(int argc, char **argv)
+static int run_recv(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'n' },
@@ -376,3 +376,42 @@ int cmd_recv(int argc, char **argv)
 	shmq_abandon(q);
 	return 1;
 }
+
+const struct cmd send_command = {
+	.name = "send",
+	.run = run_send,
+	.synopsis = "[OPTIONS] ADDR [MSG...]",
+	.summary = "send the arguments, or stdin, as messages",
+	.help =
+	"Sends each MSG as a message; without any, reads stdin: one message per\n"
+	"line, or per NUL-terminated record with -0, or a byte-exact stream in\n"
+	"chunks with --raw.  Closes the channel at the end, so the receiver sees\n"
+	"the end of the stream.  Either side may start first.\n"
+	"Exit status: 0 when everything was sent; 1 if the peer closed, died or\n"
+	"gave up first; 128+N after signal N (the receiver is told).\n"
+	"\n"
+	"  -0, --null          stdin holds NUL-terminated records\n"
+	"  -r, --raw           stdin is a byte stream, sent in chunks\n"
+	CHAN_OPTS_HELP,
+};
+
+const struct cmd recv_command = {
+	.name = "recv",
+	.run = run_recv,
+	.synopsis = "[OPTIONS] ADDR",
+	.summary = "write received messages to stdout",
+	.help =
+	"Writes each message and a newline (a NUL with -0, nothing with --raw)\n"
+	"to stdout until the sender closes.  Every message committed before the\n"
+	"sender ended is written before recv reports how it ended.\n"
+	"Exit status: 0 at the end of the stream (or after COUNT messages); 1 if\n"
+	"the sender died or gave up, or on a timeout; 128+N after signal N.\n"
+	"\n"
+	"  -n, --count COUNT   stop after COUNT messages\n"
+	"  -0, --null          end each message with a NUL\n"
+	"  -r, --raw           write the bytes only (for send --raw)\n"
+	"  -H, --hub           serve a hub at ADDR and collect from any number of\n"
+	"                      senders, each on its own channel, whole messages\n"
+	"                      only, until Ctrl-C, COUNT or --timeout of silence\n"
+	CHAN_OPTS_HELP,
+};

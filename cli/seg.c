@@ -165,7 +165,7 @@ static void json_segment(struct json *j, const struct shmq_seg_info *s)
 		json_null(j, "swap");
 }
 
-int cmd_ls(int argc, char **argv)
+static int run_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -254,7 +254,7 @@ static void fill_usage(struct shmq_seg_info *s)
 	free(v);
 }
 
-int cmd_stat(int argc, char **argv)
+static int run_stat(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -346,7 +346,7 @@ int cmd_stat(int argc, char **argv)
 	return 0;
 }
 
-int cmd_clean(int argc, char **argv)
+static int run_clean(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -428,7 +428,7 @@ static int remove_one(const char *text, int force)
 	return 0;
 }
 
-int cmd_rm(int argc, char **argv)
+static int run_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
@@ -449,7 +449,7 @@ int cmd_rm(int argc, char **argv)
 	return failed;
 }
 
-int cmd_create(int argc, char **argv)
+static int run_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "size", required_argument, NULL, 's' },
@@ -516,3 +516,67 @@ int cmd_create(int argc, char **argv)
 		return fail("%s: %s", argv[optind], shmq_strerror(r));
 	return 0;
 }
+
+const struct cmd ls_command = {
+	.name = "ls",
+	.run = run_ls,
+	.synopsis = "[--json]",
+	.summary = "list every shared memory segment on the host",
+	.help =
+	"Lists every System V shared memory segment, as ipcs -m does, with the\n"
+	"creator's pid and whether it is alive, a plain-words status, and for\n"
+	"shmq segments their kind and name.\n"
+	"\n"
+	"  --json    one JSON object per segment, in an array\n",
+};
+
+const struct cmd stat_command = {
+	.name = "stat",
+	.run = run_stat,
+	.synopsis = "ADDR [--json]",
+	.summary = "show one segment in full",
+	.help =
+	"Shows every field the kernel keeps for the segment at ADDR.\n"
+	"\n"
+	"  --json    the same as a JSON object\n",
+};
+
+const struct cmd rm_command = {
+	.name = "rm",
+	.run = run_rm,
+	.synopsis = "[--force] ADDR...",
+	.summary = "remove segments",
+	.help =
+	"Marks each segment for removal; the kernel frees it at the last\n"
+	"detach.  A segment with live attachments is refused unless --force.\n"
+	"Keeps going past a failure; exits 1 if any failed.\n"
+	"\n"
+	"  -f, --force    remove even if processes are attached\n",
+};
+
+const struct cmd create_command = {
+	.name = "create",
+	.run = run_create,
+	.synopsis = "ADDR --size N [--mode 0640] [--excl]",
+	.summary = "create a plain segment (for the classic ftok recipe)",
+	.help =
+	"Creates a plain segment of N bytes (suffixes K, M, G: powers of 1024).\n"
+	"An existing segment is reported and left alone unless --excl.\n"
+	"\n"
+	"  -s, --size N     size in bytes (required)\n"
+	"  -m, --mode MODE  permission bits in octal (default 0600)\n"
+	"  -x, --excl       fail if the segment exists\n",
+};
+
+const struct cmd clean_command = {
+	.name = "clean",
+	.run = run_clean,
+	.synopsis = "[--dry-run]",
+	.summary = "remove shmq segments left by processes that died",
+	.help =
+	"Removes shmq segments nobody can use any more: a channel whose creator\n"
+	"died before anyone joined, or before it finished setting up.  Other\n"
+	"segments, and persistent channels, are never touched.\n"
+	"\n"
+	"  -n, --dry-run    say what would be removed, remove nothing\n",
+};

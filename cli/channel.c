@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the channel commands share: signals, the channel options, opening
+ * a channel or a hub with one line on failure, and addresses.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+volatile sig_atomic_t cli_signal;
+
+
+static void on_signal(int sig)
+{
+	cli_signal = sig;
+}
+
+void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: let waits return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int signal_status(void)
+{
+	return 128 + (cli_signal ? cli_signal : SIGINT);
+}
+
+int chan_option(struct chan_opts *co, int c, const char *arg)
+{
+	uint64_t n;
+
+	switch (c) {
+	case 0x100:
+		co->wait = SHMQ_WAIT_SPIN;
+		return 1;
+	case 0x101:
+		co->wait = SHMQ_WAIT_BLOCK;
+		return 1;
+	case 0x102:
+		co->wait = SHMQ_WAIT_HYBRID;
+		return 1;
+	case 0x103:
+		if (parse_duration(arg, &co->timeout_ns))
+			usage_error("invalid timeout '%s' (such as 500ms, 2s, 1.5)", arg);
+		return 1;
+	case 0x104:
+		if (parse_size(arg, &n) || n < SHMQ_MIN_CAPACITY || n > SHMQ_MAX_CAPACITY)
+			usage_error("invalid capacity '%s' (4K to 1G)", arg);
+		co->capacity = (size_t)n;
+		return 1;
+	case 0x105:
+		co->persistent = 1;
+		return 1;
+	case 0x106:
+		if (parse_uint(arg, UINT32_MAX - 1, &n) || co->ntrust == 16)
+			usage_error("invalid --trust-uid '%s'", arg);
+		co->trust[co->ntrust++] = (uid_t)n;
+		return 1;
+	case 0x107: {
+		char *end;
+		unsigned long m = strtoul(arg, &end, 8);
+
+		if (!*arg || *end || m > 0777 || !(m & 0600))
+			usage_error("invalid --mode '%s' (octal, such as 0660)", arg);
+		co->mode = (unsigned)m;
+		return 1;
+	}
+	case 0x108:
+		co->connect = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void chan_options(const struct chan_opts *co, struct shmq_options *o,
+		  char *err, size_t errsize)
+{
+	memset(o, 0, sizeof(*o));
+	o->wait = co->wait;
+	o->flags = SHMQ_INTERRUPTIBLE | (co->persistent ? SHMQ_PERSISTENT : 0);
+	o->send_capacity = o->recv_capacity = co->capacity;
+	if (co->timeout_ns >= 0)
+		o->open_timeout_ms = co->timeout_ns / 1000000 ? co->timeout_ns / 1000000 : 1;
+	o->errbuf = err;
+	o->errbuf_size = errsize;
+	o->stop = &cli_signal;
+	o->mode = co->mode;
+	o->trust_uids = co->trust;
+	o->n_trust_uids = co->ntrust;
+}
+
+void open_failure(const char *addr, const struct chan_opts *co, int r,
+		  const char *err)
+{
+	if (r == -ETIMEDOUT) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "%.3g s", co->timeout_ns / 1e9);
+		fail("%s: no peer arrived within %s", addr, t);
+	} else if (r == -EACCES && err[0]) {
+		fail("%s: refused: %s%s", addr, err, strstr(err, "uid is trusted") ?
+		     " (--trust-uid)" : "");
+	} else {
+		fail("%s: %s", addr, err[0] ? err : shmq_strerror(r));
+	}
+}
+
+shmq_t *open_channel(const char *addr, const struct chan_opts *co)
+{
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_t *q;
+	int r;
+
+	chan_options(co, &o, err, sizeof(err));
+	r = co->connect ? shmq_connect(addr, &o, &q) : shmq_open(addr, &o, &q);
+	if (r == 0)
+		return q;
+	if (r != -EINTR)	/* else the caller exits with the signal's status */
+		open_failure(addr, co, r, err);
+	return NULL;
+}
+
+shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co)
+{
+	struct shmq_options o;
+	char err[512] = "";
+	shmq_hub_t *h;
+	int r;
+
+	chan_options(co, &o, err, sizeof(err));
+	o.flags &= ~SHMQ_PERSISTENT;	/* a hub lives as long as its server */
+	r = shmq_hub_open(addr, &o, &h);
+	if (r == 0)
+		return h;
+	if (r != -EINTR)
+		open_failure(addr, co, r, err);
+	return NULL;
+}
+
+int channel_failure(const char *addr, const char *verb, int err,
+		    unsigned long long count)
+{
+	const char *what;
+
+	switch (err) {
+	case -EPIPE:
+		what = "the peer closed the channel";
+		break;
+	case -ECONNRESET:
+		what = "the peer died";
+		break;
+	case -ECONNABORTED:
+		what = "the peer gave up (abandoned the channel)";
+		break;
+	case -ETIMEDOUT:
+		what = "timed out";
+		break;
+	default:
+		what = shmq_strerror(err);
+	}
+	return fail("%s: %s (after %llu message%s %s)", addr, what, count,
+		    count == 1 ? "" : "s", verb);
+}
+
+int parse_addr_or_fail(const char *text, struct shmq_addr *a)
+{
+	int r = shmq_addr_parse(text, a);
+
+	if (r == -EINVAL)
+		return fail("invalid address '%s': %s (expected %s)", text,
+			    a->why, shmq_addr_forms()), -EINVAL;
+	if (r)
+		return fail("%s: %s", text, strerror(-r)), r;
+	return 0;
+}
+
+int resolve_shmid(const char *text, int *shmid)
+{
+	struct shmq_addr a;
+	int r = parse_addr_or_fail(text, &a);
+
+	if (r)
+		return r;
+	r = shmq_seg_open(&a, shmid);
+	if (r == -ENOENT)
+		fail("%s: no such segment", text);
+	else if (r)
+		fail("%s: %s", text, shmq_strerror(r));
+	return r;
+}
+
