@@ -342,6 +342,15 @@ int shmq_hub_open(const char *address, const struct shmq_options *options,
  * -EAGAIN when 0; -EINTR as for channels.
  */
 int shmq_hub_wait(shmq_hub_t *hub, shmq_t **client, int64_t timeout_ns);
+/*
+ * Hold @client (@hold nonzero): shmq_hub_wait() passes it over, for its
+ * messages and its end alike, until it is let go again (@hold 0).  For a
+ * server that cannot take more from one client for now (its answers do not
+ * fit in that client's ring): the others are served meanwhile, and the
+ * server looks at the held one itself (a try_ call) when it chooses.
+ * -EINVAL if @client is not the hub's.
+ */
+int shmq_hub_hold(shmq_hub_t *hub, shmq_t *client, int hold);
 /* Close @client's channel (its end of stream) and forget it. */
 int shmq_hub_drop(shmq_hub_t *hub, shmq_t *client);
 /* The connected clients: their count, and each by index (NULL past it). */

@@ -657,6 +657,27 @@ int shmq_trusted(const struct shmq_seg_info *s, unsigned mode,
 	return 1;
 }
 
+/*
+ * A segment of users we trust, refused for its mode: is it shmq's at all?
+ * If we may read it, look (read-only: a look is not a use); one that is not
+ * is "not a shmq segment", which says more than its mode does.
+ */
+static int foreign_segment(const struct shmq_seg_info *s, const struct shmq_options *o)
+{
+	uint64_t magic = 0;
+	void *p;
+
+	if (s->size < sizeof(magic) || shmq_seg_attach(s->shmid, SHMQ_SEG_RDONLY, &p))
+		return 0;
+	memcpy(&magic, p, sizeof(magic));
+	shmq_seg_detach(p);
+	if (magic == SHMQ_MAGIC)
+		return 0;
+	shmq_explain(o, "segment id %d (%llu bytes, mode %04o) is not a shmq segment",
+		     s->shmid, (unsigned long long)s->size, s->mode);
+	return 1;
+}
+
 static void prefault(void *p, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
@@ -1000,8 +1021,18 @@ int shmq_attach_vetted(int shmid, unsigned mode, const struct shmq_options *o,
 			shmq_explain(o, "segment id %d is not readable by you", shmid);
 		return r;
 	}
-	if (!shmq_trusted(s, mode, o))
+	if (!shmq_trusted(s, mode, o)) {
+		struct shmq_options quiet = { 0 };
+
+		if (o)
+			quiet = *o;
+		quiet.errbuf = NULL;
+		/* Trusted users, too wide a mode: a plain segment says so first. */
+		if ((s->mode & ~mode) && shmq_trusted(s, s->mode | mode, &quiet) &&
+		    foreign_segment(s, o))
+			return -EPROTO;
 		return -EACCES;
+	}
 	if (s->size < min) {
 		shmq_explain(o, "segment id %d (%llu bytes) is too small to be a shmq "
 			     "%s", shmid, (unsigned long long)s->size, what);

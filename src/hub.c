@@ -54,7 +54,10 @@ struct shmq_hub {
 	unsigned answered;	/* slots answered, not yet freed */
 	uint32_t asks_seen;
 	int64_t last_check;
-	shmq_t **clients;
+	struct hub_client {
+		shmq_t *q;
+		int held;	/* shmq_hub_hold(): not returned by wait */
+	} *clients;
 	size_t count, alloc;
 	size_t next;		/* where the next scan starts: turns */
 	shmq_t *found;
@@ -96,7 +99,7 @@ static void adopt(struct shmq_hub *h, shmq_t *c)
 {
 	if (h->count == h->alloc) {
 		size_t n = h->alloc ? 2 * h->alloc : 16;
-		shmq_t **more = realloc(h->clients, n * sizeof(*more));
+		struct hub_client *more = realloc(h->clients, n * sizeof(*more));
 
 		if (!more) {
 			/* Tell it plainly rather than leave it waiting. */
@@ -106,7 +109,8 @@ static void adopt(struct shmq_hub *h, shmq_t *c)
 		h->clients = more;
 		h->alloc = n;
 	}
-	h->clients[h->count++] = c;
+	h->clients[h->count].q = c;
+	h->clients[h->count++].held = 0;
 }
 
 /* Answer the client asking in slot @i (owner word @w) with a channel. */
@@ -207,9 +211,14 @@ static int scan(struct shmq_hub *h, int full)
 
 	service(h);
 	for (i = 0; i < h->count; i++) {
+		shmq_t *c;
+
 		k = (h->next + i) % h->count;
-		if (full ? shmq_chan_ready(h->clients[k]) : shmq_chan_poll(h->clients[k])) {
-			h->found = h->clients[k];
+		if (h->clients[k].held)
+			continue;
+		c = h->clients[k].q;
+		if (full ? shmq_chan_ready(c) : shmq_chan_poll(c)) {
+			h->found = c;
 			h->next = k + 1;
 			return 1;
 		}
@@ -249,7 +258,7 @@ static void hub_check(void *arg)
 	if (shmq_seg_stat(h->shmid, &s) == 0 && s.removed)
 		h->removed = 1;
 	for (i = 0; i < h->count; i++)
-		shmq_chan_check(h->clients[i]);
+		shmq_chan_check(h->clients[i].q);
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
 		service_slot(h, (int)i, 1);
 }
@@ -289,7 +298,7 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 	if (shmq_forked_since(h->gen))
 		return -ECHILD;
 	for (i = 0; i < h->count; i++)
-		if (h->clients[i] == c)
+		if (h->clients[i].q == c)
 			break;
 	if (i == h->count)
 		return -EINVAL;
@@ -301,6 +310,18 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 	return shmq_close(c);
 }
 
+SHMQ_API int shmq_hub_hold(shmq_hub_t *h, shmq_t *c, int hold)
+{
+	size_t i;
+
+	for (i = 0; i < h->count; i++)
+		if (h->clients[i].q == c) {
+			h->clients[i].held = !!hold;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 SHMQ_API size_t shmq_hub_count(const shmq_hub_t *h)
 {
 	return h->count;
@@ -308,7 +329,7 @@ SHMQ_API size_t shmq_hub_count(const shmq_hub_t *h)
 
 SHMQ_API shmq_t *shmq_hub_client(const shmq_hub_t *h, size_t index)
 {
-	return index < h->count ? h->clients[index] : NULL;
+	return index < h->count ? h->clients[index].q : NULL;
 }
 
 /* Create the hub segment at @a: -EEXIST if something holds the key. */
@@ -452,7 +473,7 @@ static void free_forked(struct shmq_hub *h)
 		if (h->view[k].pending)
 			shmq_close(h->view[k].pending);	/* unmaps only */
 	for (i = 0; i < h->count; i++)
-		shmq_close(h->clients[i]);
+		shmq_close(h->clients[i].q);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -486,7 +507,7 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 		}
 	}
 	for (i = 0; i < h->count; i++)
-		shmq_close(h->clients[i]);
+		shmq_close(h->clients[i].q);
 	/* Ours to remove, unless someone did, and another took the address. */
 	if (!h->removed)
 		shmq_seg_remove(h->shmid);
