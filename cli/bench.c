@@ -480,12 +480,20 @@ static int run_bench(int argc, char **argv)
 			base.capacity = (size_t)v;
 			break;
 		case 'l':
-			for (i = 0; i < bench_ntransports; i++)
-				printf("%-12s %-8s %s\n", bench_transports[i].name,
-				       bench_transports[i].kind, bench_transports[i].about);
+			/* What this build can run; what it cannot, on stderr. */
+			for (i = 0; i < bench_ntransports; i++) {
+				const struct transport *t = &bench_transports[i];
+
+				if (!t->connect && strcmp(t->kind, "floor")) {
+					fprintf(stderr, "(%s is not in this build: its library's "
+						"headers were missing at make time)\n", t->name);
+					continue;
+				}
+				printf("%-12s %-8s %s\n", t->name, t->kind, t->about);
+			}
 			return 0;
 		default:
-			usage_error("unknown option");
+			bad_option("s:m:t:S:c:r:p:PI:jCMlK:O:", argv);
 		}
 	}
 	if (optind != argc)

@@ -4,13 +4,14 @@
  * a channel or a hub with one line on failure, and addresses.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 volatile sig_atomic_t cli_signal;
-
 
 static void on_signal(int sig)
 {
@@ -35,19 +36,28 @@ int signal_status(void)
 	return 128 + (cli_signal ? cli_signal : SIGINT);
 }
 
+/* --spin, --block, --hybrid: one of them, said once (or again the same). */
+static void set_wait(struct chan_opts *co, int wait, const char *opt)
+{
+	if (co->wait_opt && co->wait != wait)
+		usage_error("%s and %s contradict each other: choose one", co->wait_opt, opt);
+	co->wait = wait;
+	co->wait_opt = opt;
+}
+
 int chan_option(struct chan_opts *co, int c, const char *arg)
 {
 	uint64_t n;
 
 	switch (c) {
 	case 0x100:
-		co->wait = SHMQ_WAIT_SPIN;
+		set_wait(co, SHMQ_WAIT_SPIN, "--spin");
 		return 1;
 	case 0x101:
-		co->wait = SHMQ_WAIT_BLOCK;
+		set_wait(co, SHMQ_WAIT_BLOCK, "--block");
 		return 1;
 	case 0x102:
-		co->wait = SHMQ_WAIT_HYBRID;
+		set_wait(co, SHMQ_WAIT_HYBRID, "--hybrid");
 		return 1;
 	case 0x103:
 		if (parse_duration(arg, &co->timeout_ns))
@@ -62,9 +72,11 @@ int chan_option(struct chan_opts *co, int c, const char *arg)
 		co->persistent = 1;
 		return 1;
 	case 0x106:
-		if (parse_uint(arg, UINT32_MAX - 1, &n) || co->ntrust == 16)
-			usage_error("invalid --trust-uid '%s'", arg);
-		co->trust[co->ntrust++] = (uid_t)n;
+		if (co->ntrust == 16)
+			usage_error("at most 16 --trust-uid");
+		if (parse_user(arg, &co->trust[co->ntrust]))
+			usage_error("--trust-uid '%s' is neither a user nor a uid", arg);
+		co->ntrust++;
 		return 1;
 	case 0x107: {
 		char *end;
@@ -88,6 +100,9 @@ void chan_options(const struct chan_opts *co, struct shmq_options *o,
 	memset(o, 0, sizeof(*o));
 	o->wait = co->wait;
 	o->flags = SHMQ_INTERRUPTIBLE | (co->persistent ? SHMQ_PERSISTENT : 0);
+	/* The role fixes the side: every sender feeds what receivers read. */
+	if (co->persistent && co->role)
+		o->flags |= co->role == ROLE_SENDER ? SHMQ_ENDPOINT0 : SHMQ_ENDPOINT1;
 	o->send_capacity = o->recv_capacity = co->capacity;
 	if (co->timeout_ns >= 0)
 		o->open_timeout_ms = co->timeout_ns / 1000000 ? co->timeout_ns / 1000000 : 1;
@@ -115,15 +130,70 @@ void open_failure(const char *addr, const struct chan_opts *co, int r,
 	}
 }
 
+/*
+ * A sign of life while an open waits: after a second, one line on stderr,
+ * if that is a terminal (a script's logs stay quiet).
+ */
+
+static void *notice_main(void *arg)
+{
+	struct notice *n = arg;
+	struct timespec until;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&n->lock);
+	while (!n->done && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&n->done_cond, &n->lock, &until);
+	if (!n->done) {
+		fputs(n->line, stderr);
+		fflush(stderr);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+void notice_start(struct notice *n, const char *fmt, const char *who, const char *addr)
+{
+	memset(n, 0, sizeof(*n));
+	if (!isatty(2))
+		return;
+	snprintf(n->line, sizeof(n->line), fmt, cli_cmd, who, addr);
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->done_cond, NULL);
+	n->started = pthread_create(&n->thread, NULL, notice_main, n) == 0;
+}
+
+void notice_stop(struct notice *n)
+{
+	if (!n->started)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->done = 1;
+	pthread_cond_signal(&n->done_cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	n->started = 0;
+}
+
 shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 {
 	struct shmq_options o;
+	struct shmq_addr a;
+	struct notice n;
 	char err[512] = "";
 	shmq_t *q;
 	int r;
 
+	if (parse_addr_or_fail(addr, &a))
+		return NULL;
 	chan_options(co, &o, err, sizeof(err));
+	notice_start(&n, co->connect ? "shmq: %s: waiting for the hub's server at "
+		     "'%s%s' (Ctrl-C to stop)\n" : "shmq: %s: waiting for %s at '%s' "
+		     "(Ctrl-C to stop)\n", co->connect ? "" : co->peer, addr);
 	r = co->connect ? shmq_connect(addr, &o, &q) : shmq_open(addr, &o, &q);
+	notice_stop(&n);
 	if (r == 0)
 		return q;
 	if (r != -EINTR)	/* else the caller exits with the signal's status */
@@ -134,12 +204,15 @@ shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co)
 {
 	struct shmq_options o;
+	struct shmq_addr a;
 	char err[512] = "";
 	shmq_hub_t *h;
 	int r;
 
+	if (parse_addr_or_fail(addr, &a))
+		return NULL;
 	chan_options(co, &o, err, sizeof(err));
-	o.flags &= ~SHMQ_PERSISTENT;	/* a hub lives as long as its server */
+	o.flags &= ~(SHMQ_PERSISTENT | SHMQ_ENDPOINT0 | SHMQ_ENDPOINT1);
 	r = shmq_hub_open(addr, &o, &h);
 	if (r == 0)
 		return h;
@@ -177,11 +250,14 @@ int parse_addr_or_fail(const char *text, struct shmq_addr *a)
 {
 	int r = shmq_addr_parse(text, a);
 
+	if (r == -EINVAL && !strcmp(a->why, "unknown address form"))
+		return fail("invalid address '%s': expected %s", text,
+			    shmq_addr_forms()), -EINVAL;
 	if (r == -EINVAL)
-		return fail("invalid address '%s': %s (expected %s)", text,
-			    a->why, shmq_addr_forms()), -EINVAL;
+		return fail("invalid address '%s': %s", text, a->why), -EINVAL;
+	/* ftok: the file is what is missing (or unreadable), not a segment. */
 	if (r)
-		return fail("%s: %s", text, strerror(-r)), r;
+		return fail("%s: %s: %s", text, a->path, strerror(-r)), r;
 	return 0;
 }
 

@@ -75,133 +75,205 @@ static int classic_wait(const void *mem, uint32_t w, int equal, int64_t timeout_
 	}
 }
 
-/* Parse a classic address, creating the ftok path if it is missing. */
-static int classic_attach(const char *text, int *shmid, void **mem,
-			  struct shmq_addr *a)
+/* One side's hold on the classic segment, and what it made itself. */
+struct classic {
+	struct shmq_addr a;
+	int shmid;
+	void *mem;
+	int made_segment;	/* ours to remove if we give up */
+	int made_file;		/* the ftok path: ours to remove, and no one else's */
+};
+
+/*
+ * The ftok path, created if it is missing, as the classic programs do;
+ * but only a file this process created is ever removed again.
+ */
+static void make_path(const char *text, struct classic *c)
 {
-	if (!strncmp(text, "ftok:", 5)) {
-		const char *colon = strrchr(text + 5, ':');
-		char path[SHMQ_ADDR_PATH_MAX];
-		size_t n = colon ? (size_t)(colon - text - 5) : 0;
+	const char *colon = strrchr(text + 5, ':');
+	char path[SHMQ_ADDR_PATH_MAX];
+	size_t n = colon ? (size_t)(colon - text - 5) : 0;
+	int fd;
 
-		if (n && n < sizeof(path)) {
-			int fd;
+	if (strncmp(text, "ftok:", 5) || !n || n >= sizeof(path))
+		return;
+	memcpy(path, text + 5, n);
+	path[n] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		close(fd);
+		c->made_file = 1;
+	}
+}
 
-			memcpy(path, text + 5, n);
-			path[n] = '\0';
-			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-			if (fd >= 0)
-				close(fd);
+/* Attach the classic segment at @text, making it (and its path) if need be. */
+static int classic_attach(const char *text, struct classic *c)
+{
+	memset(c, 0, sizeof(*c));
+	make_path(text, c);
+	if (parse_addr_or_fail(text, &c->a))
+		goto fail;
+	if (c->a.kind == SHMQ_ADDR_ID) {
+		c->shmid = c->a.shmid;
+	} else {
+		/* What the classic programs do (IPC_CREAT, 0644), noting who made it. */
+		c->shmid = shmget(c->a.key, CLASSIC_SIZE, IPC_CREAT | IPC_EXCL | 0644);
+		c->made_segment = c->shmid >= 0;
+		if (c->shmid < 0 && errno == EEXIST)
+			c->shmid = shmget(c->a.key, CLASSIC_SIZE, 0644);
+		if (c->shmid < 0) {
+			fail("%s: %s", text, strerror(errno));
+			goto fail;
 		}
 	}
-	if (parse_addr_or_fail(text, a))
-		return -1;
-	if (a->kind == SHMQ_ADDR_ID) {
-		*shmid = a->shmid;
-	} else {
-		/* Exactly what the classic programs do: IPC_CREAT, 0644. */
-		*shmid = shmget(a->key, CLASSIC_SIZE, IPC_CREAT | 0644);
-		if (*shmid < 0)
-			return fail("%s: %s", text, strerror(errno)), -1;
-	}
-	*mem = shmat(*shmid, NULL, 0);
-	if (*mem == (void *)-1)
-		return fail("%s: %s", text, strerror(errno)), -1;
-	return 0;
+	c->mem = shmat(c->shmid, NULL, 0);
+	if (c->mem != (void *)-1)
+		return 0;
+	fail("%s: %s", text, strerror(errno));
+	if (c->made_segment)
+		shmctl(c->shmid, IPC_RMID, NULL);
+fail:
+	if (c->made_file)
+		unlink(c->a.path);
+	return -1;
+}
+
+/* Let go; @remove: the segment too (the server at "end", or its maker). */
+static void classic_detach(struct classic *c, int remove)
+{
+	if (remove)
+		shmctl(c->shmid, IPC_RMID, NULL);
+	shmdt(c->mem);
+	if (c->made_file)
+		unlink(c->a.path);
 }
 
 int classic_pong(const char *text, int64_t timeout_ns, int verbose)
 {
-	struct shmq_addr a;
 	unsigned long long answered = 0;
-	void *mem;
-	int shmid, r;
+	struct classic c;
+	uint32_t stale;
+	int r;
 
-	if (classic_attach(text, &shmid, &mem, &a))
+	if (classic_attach(text, &c))
 		return 1;
+	/* An "end" left by an earlier run is not this run's end: wait past it. */
+	stale = load4(c.mem);
+	if ((stale & 0xff) != 'e')
+		stale = 0;
 	for (;;) {
-		/* Wait for "ping", or for a message starting with 'e'. */
+		/* Wait for "ping", or for a new message starting with 'e'. */
 		int64_t start = now_ns();
+		uint32_t w;
 
 		for (;;) {
-			uint32_t w = load4(mem);
-
-			if ((w & 0xff) == 'e' || w == word_of("ping"))
+			w = load4(c.mem);
+			if (w != stale)
+				stale = 0;
+			if (((w & 0xff) == 'e' && !stale) || w == word_of("ping"))
 				break;
-			r = classic_wait(mem, w, 0, timeout_ns < 0 ? -1 :
+			r = classic_wait(c.mem, w, 0, timeout_ns < 0 ? -1 :
 					 timeout_ns - (now_ns() - start));
 			if (r)
 				goto out;
 		}
-		if ((load4(mem) & 0xff) == 'e')
+		if ((w & 0xff) == 'e')
 			break;
-		store4(mem, "pong");
+		store4(c.mem, "pong");
 		answered++;
 	}
-	/* "end": remove the segment, detach, unlink the path. */
-	shmctl(shmid, IPC_RMID, NULL);
-	shmdt(mem);
-	if (a.kind == SHMQ_ADDR_FTOK)
-		unlink(a.path);
+	/* "end": the server removes the segment, as the recipe says. */
+	classic_detach(&c, 1);
 	if (verbose)
 		printf("answered %llu pings, then 'end': segment removed\n", answered);
 	return 0;
 out:
-	shmdt(mem);
+	/* Giving up or interrupted: remove what we made, and only that. */
+	classic_detach(&c, c.made_segment);
 	if (r == -EINTR)
 		return signal_status();
 	return fail("%s: no ping within the timeout (after %llu answered)", text,
 		    answered);
 }
 
+/* Wait until someone else has the segment attached too: the pong. */
+static int wait_for_pong(const struct classic *c, const char *text, int64_t timeout_ns)
+{
+	int64_t end = timeout_ns < 0 ? INT64_MAX : now_ns() + timeout_ns;
+	struct notice n;
+	struct shmid_ds ds;
+	int r = 0;
+
+	notice_start(&n, "shmq: %s: waiting for %s at '%s' (Ctrl-C to stop)\n",
+		     "a pong", text);
+	while (shmctl(c->shmid, IPC_STAT, &ds) == 0 && ds.shm_nattch < 2) {
+		if (cli_signal) {
+			r = -EINTR;
+			break;
+		}
+		if (now_ns() > end) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		nap(1000000);
+	}
+	notice_stop(&n);
+	return r;
+}
+
 int classic_ping(const char *text, const struct ping_opts *po,
 			int64_t timeout_ns)
 {
-	struct shmq_addr a;
 	struct hist *h = malloc(sizeof(*h));
 	uint64_t i, count = po->count ? po->count : 100;
+	struct classic c;
 	int64_t t0;
-	void *mem;
-	int shmid, r = 0;
+	int r;
 
-	if (!h || classic_attach(text, &shmid, &mem, &a)) {
+	if (!h || classic_attach(text, &c)) {
 		free(h);
 		return 1;
 	}
 	hist_init(h);
+	/* The clock starts once the pong is there, not while waiting for it. */
+	r = wait_for_pong(&c, text, timeout_ns);
 	t0 = now_ns();
-	for (i = 0; i < count && !cli_signal; i++) {
+	for (i = 0; !r && i < count && !cli_signal; i++) {
 		int64_t s = now_ns();
-		uint32_t w;
+		uint64_t v;
 
-		store4(mem, "ping");
-		r = classic_wait(mem, word_of("ping"), 0, timeout_ns);
+		store4(c.mem, "ping");
+		r = classic_wait(c.mem, word_of("ping"), 0, timeout_ns);
 		if (r)
 			break;
-		w = load4(mem);
-		if (w != word_of("pong")) {
+		if (load4(c.mem) != word_of("pong")) {
 			r = -EPROTO;
 			break;
 		}
-		hist_add(h, (uint64_t)(now_ns() - s));
-		if ((int)i < po->show)
-			printf("round %llu: sent 'ping', received 'pong'\n",
-			       (unsigned long long)i + 1);
-		if (po->interval_ns > 0 && i + 1 < count)
+		v = (uint64_t)(now_ns() - s);
+		hist_add(h, v);
+		if (!po->quiet)
+			printf("round %llu: sent 'ping', received 'pong' (%.1f us)\n",
+			       (unsigned long long)i + 1, v / 1e3);
+		if (po->interval_ns > 0 && i + 1 < count) {
+			fflush(stdout);
 			nap(po->interval_ns);
+		}
 	}
 	/* Three bytes, as the classic client writes them. */
-	memcpy(mem, "end", 3);
+	memcpy(c.mem, "end", 3);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	shmdt(mem);
-	ping_summary(text, h, 4, now_ns() - t0, 1);
+	/* No pong came (or it left): nobody else will remove what we made. */
+	classic_detach(&c, c.made_segment && (r == -ETIMEDOUT || r == -EINTR || cli_signal));
+	ping_summary(text, h, 4, now_ns() - t0, po->interval_ns);
+	i = h->count;
 	free(h);
+	/* Interrupted, like ping(8): 0 if any answer came, else 1. */
 	if (r == -EINTR || cli_signal)
-		return signal_status();
+		return i ? 0 : 1;
 	if (r == -ETIMEDOUT)
 		return fail("%s: no pong within the timeout", text);
 	if (r == -EPROTO)
 		return fail("%s: the answer was not 'pong'", text);
 	return 0;
 }
-

@@ -18,20 +18,23 @@ struct cmd {
 	const char *synopsis;	/* after "shmq NAME " */
 	const char *summary;	/* one line for `shmq --help` */
 	const char *help;	/* the body of `shmq NAME --help` */
+	int takes_address;	/* its help explains the address forms */
 };
 
 extern const char *cli_cmd;	/* the running command, for messages */
 
 /* "shmq: CMD: message" on stderr; returns 1 (the failure status). */
 __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...);
-/* A usage error: message, a hint, exit 2. */
+/* A usage error: one line, with a hint; exit 2. */
 __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt, ...);
+/* getopt_long() returned '?' (opterr is off): say which option, and exit 2. */
+__attribute__((noreturn)) void bad_option(const char *shortopts, char **argv);
 /* Print `shmq CMD --help` text and exit 0. */
 __attribute__((noreturn)) void print_help(const struct cmd *c);
 __attribute__((noreturn)) void print_version(void);
 const struct cmd *find_cmd(const char *name);
 
-/* Parse an address or exit with a usage error that lists the forms. */
+/* Parse an address, or say in one line what is wrong with it (-errno). */
 int parse_addr_or_fail(const char *text, struct shmq_addr *a);
 /* The shmid at an address; prints the failure and returns -errno. */
 int resolve_shmid(const char *text, int *shmid);
@@ -44,8 +47,20 @@ int parse_size(const char *s, uint64_t *out);
 int parse_duration(const char *s, int64_t *ns);
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
 const char *user_name(unsigned uid, char *buf, size_t size);
+/* A user name or a uid, as util-linux takes them: 0, or -1. */
+int parse_user(const char *s, uid_t *uid);
 const char *group_name(unsigned gid, char *buf, size_t size);
 const char *iso_time(int64_t t, char *buf, size_t size);
+
+/*
+ * What came from a segment (or anyone else), made safe to print: control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 become visible
+ * escapes (\xNN; in JSON, \u00NN and the text \\xNN), so a crafted name
+ * can neither drive the terminal nor break the JSON.  escape_text()
+ * returns the length written (truncated to fit @size); shown() the text.
+ */
+size_t escape_text(const char *in, int json, char *out, size_t size);
+const char *shown(const char *in, char *buf, size_t size);
 
 /* A minimal JSON writer, enough for flat records and arrays of them. */
 struct json {
@@ -74,9 +89,15 @@ void catch_signals(void);
 /* The status a command should exit with after cli_signal: 128 + signal. */
 int signal_status(void);
 
-/* Options every channel command shares. */
+/*
+ * Options every channel command shares.  @role fixes the side of a
+ * persistent channel (a sender always produces into the stream receivers
+ * consume); @peer names who is waited for, in the sign of life.
+ */
+enum { ROLE_SENDER = 1, ROLE_RECEIVER = 2 };
 struct chan_opts {
 	int wait;		/* enum shmq_wait_mode */
+	const char *wait_opt;	/* the option that set it, to catch a second */
 	int64_t timeout_ns;	/* for the peer and for each wait; <0 forever */
 	size_t capacity;	/* both directions; 0: default */
 	int persistent;
@@ -84,8 +105,11 @@ struct chan_opts {
 	size_t ntrust;
 	unsigned mode;		/* 0: the library's 0600 */
 	int connect;		/* a hub's client: wait for it, never create */
+	int role;		/* ROLE_SENDER, ROLE_RECEIVER */
+	const char *peer;	/* "a receiver", "a pong", ... */
 };
-#define CHAN_OPTS_INIT { SHMQ_WAIT_HYBRID, -1, 0, 0, { 0 }, 0, 0, 0 }
+#define CHAN_OPTS_INIT(role, peer) \
+	{ SHMQ_WAIT_HYBRID, NULL, -1, 0, 0, { 0 }, 0, 0, 0, role, peer }
 /* getopt_long entries and their handling, shared by send/recv/ping/pong. */
 #define CHAN_LONGOPTS \
 	{ "spin", no_argument, NULL, 0x100 }, \
@@ -104,8 +128,10 @@ int chan_option(struct chan_opts *co, int c, const char *arg);
 	"      --hybrid        spin briefly, then sleep (the default)\n" \
 	"      --timeout T     give up on a peer or a wait after T (100ms, 2s, ...)\n" \
 	"      --capacity N    ring size each way when creating (default 1M)\n" \
-	"      --persistent    a channel that outlives both ends\n" \
-	"      --trust-uid UID accept a channel created by UID (repeatable)\n" \
+	"      --persistent    a channel that outlives both ends; senders always\n" \
+	"                      take one side and receivers the other\n" \
+	"      --trust-uid USER accept a channel created by USER (a name or a uid;\n" \
+	"                      repeatable)\n" \
 	"      --mode MODE     permissions when creating (default 0600; 0660 shares\n" \
 	"                      with the group, whose members are then trusted)\n" \
 	"      --connect       the address is a hub (shmq pong --hub): wait for its\n" \
@@ -117,10 +143,30 @@ void chan_options(const struct chan_opts *co, struct shmq_options *o,
 /* One line for a failed open or hub_open of @addr. */
 void open_failure(const char *addr, const struct chan_opts *co, int r,
 		  const char *err);
-/* Open @addr; on failure print one line and return NULL. */
+/*
+ * Open @addr (parsed first, so its errors are the address's own); on
+ * failure print one line and return NULL.  While it waits for the peer,
+ * after a second, say so on stderr if that is a terminal.
+ */
 shmq_t *open_channel(const char *addr, const struct chan_opts *co);
 /* Serve a hub at @addr; the same on failure. */
 shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co);
+/*
+ * A sign of life while waiting for a peer: unless stopped within a second,
+ * print @fmt (with the command, @who and @addr) on stderr, if that is a
+ * terminal.
+ */
+#include <pthread.h>
+struct notice {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	int done, started;
+	char line[256];
+};
+void notice_start(struct notice *n, const char *fmt, const char *who,
+		  const char *addr);
+void notice_stop(struct notice *n);
 /* One line for a channel error after @count messages; returns 1. */
 int channel_failure(const char *addr, const char *verb, int err,
 		    unsigned long long count);
@@ -130,14 +176,15 @@ int channel_failure(const char *addr, const char *verb, int err,
 struct ping_opts {
 	uint64_t count;		/* 0: until interrupted */
 	size_t size;
-	int64_t interval_ns;
+	int64_t interval_ns;	/* < 0: not given (1 s, or 0 for --classic) */
 	int show;		/* print the first rounds as a conversation */
 	int quiet;		/* summary only */
 	int text;		/* send "ping", expect "pong" */
 };
 struct hist;
+/* The summary; with an interval (> 0) no rate, which would measure pauses. */
 void ping_summary(const char *addr, const struct hist *h, size_t size,
-		  int64_t elapsed, int text);
+		  int64_t elapsed, int64_t interval_ns);
 int classic_pong(const char *addr, int64_t timeout_ns, int verbose);
 int classic_ping(const char *addr, const struct ping_opts *po, int64_t timeout_ns);
 

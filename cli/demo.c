@@ -73,11 +73,17 @@ static int run_demo(int argc, char **argv)
 	pid_t pong, ping;
 
 	while ((c = getopt_long(argc, argv, "r:c:", opts, NULL)) != -1) {
-		if (c == 'r' && !parse_uint(optarg, 100000000, &rounds) && rounds)
-			continue;
-		if (c == 'c' && !parse_uint(optarg, 1000000000, &count) && count)
-			continue;
-		usage_error("invalid option");
+		if (c == 'r') {
+			if (parse_uint(optarg, 100000000, &rounds) || !rounds)
+				usage_error("invalid --rounds '%s' (a count from 1 to 100000000)",
+					    optarg);
+		} else if (c == 'c') {
+			if (parse_uint(optarg, 1000000000, &count) || !count)
+				usage_error("invalid --count '%s' (a count from 1 to 1000000000)",
+					    optarg);
+		} else {
+			bad_option("r:c:", argv);
+		}
 	}
 	if (optind != argc)
 		usage_error("takes no arguments");

@@ -7,18 +7,11 @@
 
 static void json_escape(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char buf[6 * 1024];
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	/* Every string, whatever its source: valid JSON, no raw control. */
+	escape_text(s, 1, buf, sizeof(buf));
+	fprintf(f, "\"%s\"", buf);
 }
 
 static void json_key(struct json *j, const char *key)

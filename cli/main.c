@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* shmq: the command.  Dispatch, help and version; each command lives in its own file. */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,15 +65,26 @@ void usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'shmq %s%s--help'.\n", cli_cmd ? cli_cmd : "",
+	fprintf(stderr, "; try 'shmq %s%s--help'\n", cli_cmd ? cli_cmd : "",
 		cli_cmd ? " " : "");
 	exit(EXIT_USAGE);
+}
+
+void bad_option(const char *shortopts, char **argv)
+{
+	const char *typed = optind > 0 ? argv[optind - 1] : "?";
+
+	if (optopt && optopt < 0x100 && !strchr(shortopts, optopt))
+		usage_error("unknown option '-%c'", optopt);
+	if (optopt)
+		usage_error("option '%s' needs a value", typed);
+	usage_error("unknown option '%s'", typed);
 }
 
 void print_help(const struct cmd *c)
 {
 	printf("Usage: shmq %s %s\n%s\n\n%s\n%s", c->name, c->synopsis,
-	       c->summary, c->help, addr_help);
+	       c->summary, c->help, c->takes_address ? addr_help : "");
 	exit(0);
 }
 
@@ -101,7 +113,7 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 2) {
-		fprintf(stderr, "Usage: shmq COMMAND [ARGS]\nTry 'shmq --help'.\n");
+		fprintf(stderr, "Usage: shmq COMMAND [ARGS]; try 'shmq --help'\n");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -117,7 +129,7 @@ int main(int argc, char **argv)
 		print_version();
 	c = find_cmd(argv[1]);
 	if (!c) {
-		fprintf(stderr, "shmq: unknown command '%s'\nTry 'shmq --help'.\n",
+		fprintf(stderr, "shmq: unknown command '%s'; try 'shmq --help'\n",
 			argv[1]);
 		return EXIT_USAGE;
 	}
@@ -130,5 +142,6 @@ int main(int argc, char **argv)
 			print_version();
 	}
 	optind = 1;
+	opterr = 0;	/* one line of our own instead (bad_option) */
 	return c->run(argc - 1, argv + 1);
 }

@@ -167,7 +167,7 @@ static int run_send(int argc, char **argv)
 		CHAN_LONGOPTS,
 		{ 0 }
 	};
-	struct chan_opts co = CHAN_OPTS_INIT;
+	struct chan_opts co = CHAN_OPTS_INIT(ROLE_SENDER, "a receiver");
 	struct shmq_info info;
 	struct sender s;
 	int delim = '\n', raw = 0, c, r = 0, i;
@@ -178,7 +178,7 @@ static int run_send(int argc, char **argv)
 		else if (c == 'r')
 			raw = 1;
 		else if (!chan_option(&co, c, optarg))
-			usage_error("unknown option");
+			bad_option("0r", argv);
 	}
 	if (optind == argc)
 		usage_error("needs an address");
@@ -202,8 +202,11 @@ static int run_send(int argc, char **argv)
 	} else {
 		r = send_records(&s, (char)delim);
 	}
-	if (r == 0)
-		flush_batch(&s);
+	/*
+	 * Whatever ended it, the whole messages read before are delivered:
+	 * an over-long line, a signal or a read error loses nothing before it.
+	 */
+	flush_batch(&s);
 	if (cli_signal || r == -EINTR) {
 		/* Interrupted: the reader must not mistake this for the end. */
 		shmq_abandon(s.q);
@@ -272,8 +275,11 @@ static int hub_recv(const char *addr, const struct chan_opts *co, int delim,
 	shmq_hub_close(h);
 	if (r == -EINTR || cli_signal)
 		return signal_status();
-	if (r == 0 || r == -ETIMEDOUT)
-		return 0;	/* the count, or --timeout of silence */
+	if (r == 0)
+		return 0;	/* the count */
+	if (r == -ETIMEDOUT)
+		return fail("%s: no message within %.3g s (after %llu received)", addr,
+			    co->timeout_ns / 1e9, got);
 	return fail("%s: %s", addr, shmq_strerror(r));
 }
 
@@ -287,7 +293,7 @@ static int run_recv(int argc, char **argv)
 		CHAN_LONGOPTS,
 		{ 0 }
 	};
-	struct chan_opts co = CHAN_OPTS_INIT;
+	struct chan_opts co = CHAN_OPTS_INIT(ROLE_RECEIVER, "a sender");
 	unsigned long long got = 0;
 	uint64_t limit = 0;
 	int delim = '\n', raw = 0, hub = 0, c, r;
@@ -306,7 +312,7 @@ static int run_recv(int argc, char **argv)
 		} else if (c == 'r') {
 			raw = 1;
 		} else if (!chan_option(&co, c, optarg)) {
-			usage_error("unknown option");
+			bad_option("n:0rH", argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -314,6 +320,8 @@ static int run_recv(int argc, char **argv)
 	addr = argv[optind];
 	if (hub && raw)
 		usage_error("--raw and --hub do not mix: many streams would interleave");
+	if (raw && delim == '\0')
+		usage_error("-0 and --raw contradict each other: --raw writes the bytes alone");
 	catch_signals();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 18);
 	if (hub)
@@ -379,6 +387,7 @@ static int run_recv(int argc, char **argv)
 
 const struct cmd send_command = {
 	.name = "send",
+	.takes_address = 1,
 	.run = run_send,
 	.synopsis = "[OPTIONS] ADDR [MSG...]",
 	.summary = "send the arguments, or stdin, as messages",
@@ -387,8 +396,11 @@ const struct cmd send_command = {
 	"line, or per NUL-terminated record with -0, or a byte-exact stream in\n"
 	"chunks with --raw.  Closes the channel at the end, so the receiver sees\n"
 	"the end of the stream.  Either side may start first.\n"
+	"A line longer than the channel takes stops it, after every line before\n"
+	"it was sent.\n"
 	"Exit status: 0 when everything was sent; 1 if the peer closed, died or\n"
-	"gave up first; 128+N after signal N (the receiver is told).\n"
+	"gave up first, a line was too long, or --timeout expired; 128+N after\n"
+	"signal N (the receiver is told).\n"
 	"\n"
 	"  -0, --null          stdin holds NUL-terminated records\n"
 	"  -r, --raw           stdin is a byte stream, sent in chunks\n"
@@ -397,6 +409,7 @@ const struct cmd send_command = {
 
 const struct cmd recv_command = {
 	.name = "recv",
+	.takes_address = 1,
 	.run = run_recv,
 	.synopsis = "[OPTIONS] ADDR",
 	.summary = "write received messages to stdout",
@@ -405,13 +418,15 @@ const struct cmd recv_command = {
 	"to stdout until the sender closes.  Every message committed before the\n"
 	"sender ended is written before recv reports how it ended.\n"
 	"Exit status: 0 at the end of the stream (or after COUNT messages); 1 if\n"
-	"the sender died or gave up, or on a timeout; 128+N after signal N.\n"
+	"the sender died or gave up, or --timeout expired (with --hub too);\n"
+	"128+N after signal N.\n"
 	"\n"
 	"  -n, --count COUNT   stop after COUNT messages\n"
 	"  -0, --null          end each message with a NUL\n"
 	"  -r, --raw           write the bytes only (for send --raw)\n"
 	"  -H, --hub           serve a hub at ADDR and collect from any number of\n"
 	"                      senders, each on its own channel, whole messages\n"
-	"                      only, until Ctrl-C, COUNT or --timeout of silence\n"
+	"                      only, until Ctrl-C, COUNT, or no message for the\n"
+	"                      --timeout\n"
 	CHAN_OPTS_HELP,
 };

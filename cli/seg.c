@@ -31,11 +31,18 @@ static int creator_state(const struct shmq_seg_info *s)
 	return shmq_pid_state(s->cpid, s->ctime);
 }
 
+#define CLASSIC_SIZE 20	/* the classic recipe's segment */
+
 /* "channel 'jobs', pair" and the like; "" for other segments. */
-static const char *shmq_words(const struct shmq_desc *d, int r, char *buf,
-			      size_t size)
+static const char *shmq_words(const struct shmq_desc *d, int r, uint64_t segsz,
+			      char *buf, size_t size)
 {
-	if (r == -EPROTO || r == -EACCES || r == -EINVAL || r == -EIDRM || r == -ENOENT)
+	char name[4 * sizeof(d->name)];
+
+	shown(d->name, name, sizeof(name));
+	if (r == -EPROTO && segsz == CLASSIC_SIZE)
+		snprintf(buf, size, "classic ping-pong's size (20 B), not shmq's");
+	else if (r == -EPROTO || r == -EACCES || r == -EINVAL || r == -EIDRM || r == -ENOENT)
 		snprintf(buf, size, "%s", r == -EACCES ? "?" : "");
 	else if (r == -EPROTONOSUPPORT)
 		snprintf(buf, size, "shmq layout %u.%u (unsupported)", d->major, d->minor);
@@ -44,15 +51,15 @@ static const char *shmq_words(const struct shmq_desc *d, int r, char *buf,
 	else if (r)
 		snprintf(buf, size, "?");
 	else if (!d->ready)
-		snprintf(buf, size, "%s, %s", shmq_kind_name(d->kind),
+		snprintf(buf, size, "%s, %s", d->kind ? shmq_kind_name(d->kind) : "shmq",
 			 d->stale ? "stale: creator died while setting up" : "being set up");
 	else if (d->kind == SHMQ_KIND_HUB)
 		snprintf(buf, size, "hub%s%s%s, %s", d->addr_kind == SHMQ_ADDR_NAME ?
-			 " '" : "", d->addr_kind == SHMQ_ADDR_NAME ? d->name : "",
+			 " '" : "", d->addr_kind == SHMQ_ADDR_NAME ? name : "",
 			 d->addr_kind == SHMQ_ADDR_NAME ? "'" : "",
 			 d->stale ? "stale: its server died" : "serving");
 	else if (d->addr_kind == SHMQ_ADDR_NAME)
-		snprintf(buf, size, "channel '%s', %s%s", d->name,
+		snprintf(buf, size, "channel '%s', %s%s", name,
 			 d->persistent ? "persistent" : "pair",
 			 d->stale ? ", stale: creator died waiting" : "");
 	else
@@ -165,25 +172,105 @@ static void json_segment(struct json *j, const struct shmq_seg_info *s)
 		json_null(j, "swap");
 }
 
+/* What kind of segment, for ls --kind: "channel", "hub", "classic", "other". */
+static const char *kind_of(const struct shmq_seg_info *s, const struct shmq_desc *d, int dr)
+{
+	if (dr == 0 && d->ready && d->kind == SHMQ_KIND_HUB)
+		return "hub";
+	if (dr == 0 || dr == -EBADMSG || dr == -EPROTONOSUPPORT)
+		return "channel";	/* a channel, or shmq's in some state */
+	if (s->size == CLASSIC_SIZE)
+		return "classic";
+	return "other";
+}
+
+struct ls_filter {
+	const char *kind;	/* NULL: any */
+	int shmq_only;
+	int by_owner;
+	uid_t owner;
+};
+
+static int wanted(const struct ls_filter *f, const struct shmq_seg_info *s,
+		  const struct shmq_desc *d, int dr)
+{
+	const char *k = kind_of(s, d, dr);
+
+	if (f->shmq_only && (!strcmp(k, "classic") || !strcmp(k, "other")))
+		return 0;
+	if (f->kind && strcmp(f->kind, k))
+		return 0;
+	return !f->by_owner || s->uid == f->owner;
+}
+
+static void ls_json(const struct shmq_seg_info *v, size_t n, const struct ls_filter *f)
+{
+	struct json j;
+	size_t i;
+
+	json_start(&j, stdout);
+	json_open(&j, NULL, '[');
+	for (i = 0; i < n; i++) {
+		struct shmq_desc d;
+		int dr = shmq_describe(v[i].shmid, &d);
+
+		if (!wanted(f, &v[i], &d, dr))
+			continue;
+		json_open(&j, NULL, '{');
+		json_segment(&j, &v[i]);
+		json_str(&j, "kind", kind_of(&v[i], &d, dr));
+		json_desc(&j, &d, dr);
+		json_close(&j, '}');
+	}
+	json_close(&j, ']');
+	json_end(&j);
+}
+
 static int run_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "shmq", no_argument, NULL, 'q' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ 0 }
 	};
 	static const char *const head[] = {
 		"KEY", "ID", "SIZE", "OWNER", "MODE", "ATT", "CREATOR", "STATUS", "SHMQ",
 	};
+	struct ls_filter f = { 0 };
 	struct shmq_seg_info *v;
 	struct table t;
-	size_t n, i;
-	int json = 0, c, r;
+	size_t n, i, shown_rows = 0;
+	int json = 0, bytes = 0, c, r;
 
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c == 'j')
+	while ((c = getopt_long(argc, argv, "jbqk:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
 			json = 1;
-		else
-			usage_error("unknown option");
+			break;
+		case 'b':
+			bytes = 1;
+			break;
+		case 'q':
+			f.shmq_only = 1;
+			break;
+		case 'k':
+			if (strcmp(optarg, "channel") && strcmp(optarg, "hub") &&
+			    strcmp(optarg, "classic") && strcmp(optarg, "other"))
+				usage_error("invalid --kind '%s' (channel, hub, classic or other)",
+					    optarg);
+			f.kind = optarg;
+			break;
+		case 'o':
+			if (parse_user(optarg, &f.owner))
+				usage_error("--owner '%s' is neither a user nor a uid", optarg);
+			f.by_owner = 1;
+			break;
+		default:
+			bad_option("jbqk:o:", argv);
+		}
 	}
 	if (optind != argc)
 		usage_error("takes no arguments");
@@ -191,35 +278,26 @@ static int run_ls(int argc, char **argv)
 	if (r)
 		return fail("cannot list segments: %s", shmq_strerror(r));
 	if (json) {
-		struct json j;
-
-		json_start(&j, stdout);
-		json_open(&j, NULL, '[');
-		for (i = 0; i < n; i++) {
-			struct shmq_desc d;
-			int dr = shmq_describe(v[i].shmid, &d);
-
-			json_open(&j, NULL, '{');
-			json_segment(&j, &v[i]);
-			json_desc(&j, &d, dr);
-			json_close(&j, '}');
-		}
-		json_close(&j, ']');
-		json_end(&j);
+		ls_json(v, n, &f);
 		free(v);
 		return 0;
 	}
 	table_init(&t, 9, head, "lrrllrlll");
 	for (i = 0; i < n; i++) {
 		char key[16], id[16], size[32], owner[64], mode[8], att[24];
-		char creator[48], status[64], what[128];
+		char creator[48], status[64], what[512];
 		struct shmq_desc d;
 		int dr = shmq_describe(v[i].shmid, &d);
 		int cs = dr == 0 ? d.creator_state : creator_state(&v[i]);
 
+		if (!wanted(&f, &v[i], &d, dr))
+			continue;
 		snprintf(key, sizeof(key), "0x%08x", (uint32_t)v[i].key);
 		snprintf(id, sizeof(id), "%d", v[i].shmid);
-		human_size(v[i].size, size, sizeof(size));
+		if (bytes)
+			snprintf(size, sizeof(size), "%llu", (unsigned long long)v[i].size);
+		else
+			human_size(v[i].size, size, sizeof(size));
 		user_name(v[i].uid, owner, sizeof(owner));
 		snprintf(mode, sizeof(mode), "%04o", v[i].mode);
 		snprintf(att, sizeof(att), "%llu", (unsigned long long)v[i].nattch);
@@ -227,12 +305,13 @@ static int run_ls(int argc, char **argv)
 			 shmq_pid_state_name(cs));
 		table_row(&t, key, id, size, owner, mode, att, creator,
 			  status_words(&v[i], status, sizeof(status)),
-			  shmq_words(&d, dr, what, sizeof(what)));
+			  shmq_words(&d, dr, v[i].size, what, sizeof(what)));
+		shown_rows++;
 	}
-	if (n)
+	if (shown_rows)
 		table_print(&t, stdout);
 	else
-		printf("no shared memory segments\n");
+		printf(n ? "no segments match\n" : "no shared memory segments\n");
 	table_free(&t);
 	free(v);
 	return 0;
@@ -269,7 +348,7 @@ static int run_stat(int argc, char **argv)
 		if (c == 'j')
 			json = 1;
 		else
-			usage_error("unknown option");
+			bad_option("j", argv);
 	}
 	if (optind + 1 != argc)
 		usage_error("takes one address");
@@ -322,7 +401,7 @@ static int run_stat(int argc, char **argv)
 		printf("shmq      no: not a shmq segment\n");
 	if (dr == -EPROTO || (dr && dr != -EBADMSG && dr != -EPROTONOSUPPORT))
 		return 0;
-	printf("shmq      %s\n", shmq_words(&d, dr, b3, sizeof(b3)));
+	printf("shmq      %s\n", shmq_words(&d, dr, s.size, b3, sizeof(b3)));
 	if (dr || !d.ready)
 		return 0;
 	printf("layout    %u.%u\n", d.major, d.minor);
@@ -346,6 +425,34 @@ static int run_stat(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A classic recipe's leftover: 20 bytes, nobody attached, its creator
+ * proven gone, and nothing in it but what the protocol writes ("ping",
+ * "pong", "end" over one of them, or nothing yet).  Only such a segment is
+ * attached to look (read-only), so others' segments stay untouched.
+ */
+static int classic_leftover(const struct shmq_seg_info *s)
+{
+	static const char zero[CLASSIC_SIZE - 4];
+	unsigned char b[CLASSIC_SIZE];
+	int st;
+	void *p;
+
+	if (s->size != CLASSIC_SIZE || s->nattch || s->removed)
+		return 0;
+	st = shmq_pid_state(s->cpid, s->ctime);
+	if (st != SHMQ_PID_DEAD && st != SHMQ_PID_ZOMBIE)
+		return 0;
+	if (shmq_seg_attach(s->shmid, SHMQ_SEG_RDONLY, &p))
+		return 0;
+	memcpy(b, p, sizeof(b));
+	shmq_seg_detach(p);
+	if (memcmp(b + 4, zero, sizeof(zero)))
+		return 0;
+	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 3) ||
+	       !memcmp(b, zero, 4);
+}
+
 static int run_clean(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -360,7 +467,7 @@ static int run_clean(int argc, char **argv)
 		if (c == 'n')
 			dry = 1;
 		else
-			usage_error("unknown option");
+			bad_option("n", argv);
 	}
 	if (optind != argc)
 		usage_error("takes no arguments");
@@ -369,12 +476,17 @@ static int run_clean(int argc, char **argv)
 		return fail("cannot list segments: %s", shmq_strerror(r));
 	for (i = 0; i < n; i++) {
 		struct shmq_desc d;
-		char what[128];
+		char what[512];
+		int dr = shmq_describe(v[i].shmid, &d);
 
-		if (shmq_describe(v[i].shmid, &d) || !d.stale)
+		if (dr == -EPROTO && classic_leftover(&v[i]))
+			snprintf(what, sizeof(what), "classic ping-pong, its creator "
+				 "pid %d died", (int)v[i].cpid);
+		else if (dr || !d.stale)
 			continue;
+		else
+			shmq_words(&d, 0, v[i].size, what, sizeof(what));
 		found++;
-		shmq_words(&d, 0, what, sizeof(what));
 		if (dry) {
 			printf("would remove id:%d (%s)\n", v[i].shmid, what);
 			continue;
@@ -417,10 +529,17 @@ static int remove_one(const char *text, int force)
 		return fail("%s: in use by %llu attachment(s); --force removes it "
 			    "anyway (attached processes keep their mapping)", text,
 			    (unsigned long long)s.nattch);
-	r = shmq_seg_remove(shmid);
-	if (r == -EPERM || r == -EACCES)
-		return fail("%s: permission denied (owned by uid %u, created by "
-			    "uid %u)", text, (unsigned)s.uid, (unsigned)s.cuid);
+	{
+		int known = r == 0;	/* what stat said, if it could say */
+
+		r = shmq_seg_remove(shmid);
+		if ((r == -EPERM || r == -EACCES) && known)
+			return fail("%s: permission denied (owned by uid %u, created by "
+				    "uid %u)", text, (unsigned)s.uid, (unsigned)s.cuid);
+		if (r == -EPERM || r == -EACCES)
+			return fail("%s: permission denied (not yours, nor readable "
+				    "to say whose)", text);
+	}
 	if (r == -EINVAL || r == -EIDRM)
 		return fail("%s: no such segment", text);
 	if (r)
@@ -440,7 +559,7 @@ static int run_rm(int argc, char **argv)
 		if (c == 'f')
 			force = 1;
 		else
-			usage_error("unknown option");
+			bad_option("f", argv);
 	}
 	if (optind == argc)
 		usage_error("needs at least one address");
@@ -461,7 +580,7 @@ static int run_create(int argc, char **argv)
 	struct shmq_addr a;
 	uint64_t size = 0, mode = 0600;
 	char buf[32], *end;
-	int excl = 0, c, r, shmid;
+	int excl = 0, mode_given = 0, c, r, shmid;
 
 	while ((c = getopt_long(argc, argv, "s:m:x", opts, NULL)) != -1) {
 		switch (c) {
@@ -473,12 +592,13 @@ static int run_create(int argc, char **argv)
 			mode = strtoull(optarg, &end, 8);
 			if (*end || !*optarg || mode > 0777)
 				usage_error("invalid mode '%s' (octal, such as 0640)", optarg);
+			mode_given = 1;
 			break;
 		case 'x':
 			excl = 1;
 			break;
 		default:
-			usage_error("unknown option");
+			bad_option("s:m:x", argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -500,6 +620,11 @@ static int run_create(int argc, char **argv)
 		if (!r && s.size < size)
 			return fail("%s: exists with %llu bytes, fewer than asked",
 				    argv[optind], (unsigned long long)s.size);
+		/* A mode asked for and not had is not success. */
+		if (!r && mode_given && s.mode != mode)
+			return fail("%s: exists with mode %04o, not the %04o asked for "
+				    "(remove it first to change it)", argv[optind], s.mode,
+				    (unsigned)mode);
 	} else if (r == 0) {
 		printf("created: id:%d key:0x%08x size %s mode %04o\n", shmid,
 		       (uint32_t)a.key, human_size(size, buf, sizeof(buf)),
@@ -520,29 +645,39 @@ static int run_create(int argc, char **argv)
 const struct cmd ls_command = {
 	.name = "ls",
 	.run = run_ls,
-	.synopsis = "[--json]",
+	.synopsis = "[--json] [--bytes] [--shmq] [--kind KIND] [--owner USER]",
 	.summary = "list every shared memory segment on the host",
 	.help =
 	"Lists every System V shared memory segment, as ipcs -m does, with the\n"
 	"creator's pid and whether it is alive, a plain-words status, and for\n"
-	"shmq segments their kind and name.\n"
+	"shmq segments their kind and name (anything read from a segment is\n"
+	"shown with control characters and non-UTF-8 bytes escaped).  Only\n"
+	"segments whose size a shmq segment can have are attached to look.\n"
 	"\n"
-	"  --json    one JSON object per segment, in an array\n",
+	"  -j, --json          one JSON object per segment, in an array\n"
+	"  -b, --bytes         sizes in bytes\n"
+	"  -q, --shmq          shmq's segments only\n"
+	"  -k, --kind KIND     channel, hub, classic (the classic recipe's\n"
+	"                      20-byte size) or other\n"
+	"  -o, --owner USER    segments owned by USER (a name or a uid)\n",
 };
 
 const struct cmd stat_command = {
 	.name = "stat",
+	.takes_address = 1,
 	.run = run_stat,
 	.synopsis = "ADDR [--json]",
 	.summary = "show one segment in full",
 	.help =
-	"Shows every field the kernel keeps for the segment at ADDR.\n"
+	"Shows every field the kernel keeps for the segment at ADDR, and for a\n"
+	"shmq segment its kind, name, ends and rings.\n"
 	"\n"
-	"  --json    the same as a JSON object\n",
+	"  -j, --json    the same as a JSON object\n",
 };
 
 const struct cmd rm_command = {
 	.name = "rm",
+	.takes_address = 1,
 	.run = run_rm,
 	.synopsis = "[--force] ADDR...",
 	.summary = "remove segments",
@@ -556,12 +691,15 @@ const struct cmd rm_command = {
 
 const struct cmd create_command = {
 	.name = "create",
+	.takes_address = 1,
 	.run = run_create,
 	.synopsis = "ADDR --size N [--mode 0640] [--excl]",
 	.summary = "create a plain segment (for the classic ftok recipe)",
 	.help =
 	"Creates a plain segment of N bytes (suffixes K, M, G: powers of 1024).\n"
-	"An existing segment is reported and left alone unless --excl.\n"
+	"An existing segment is reported and left alone (exit 0), unless it is\n"
+	"smaller, or has another mode than a --mode asked for (exit 1), or\n"
+	"--excl.\n"
 	"\n"
 	"  -s, --size N     size in bytes (required)\n"
 	"  -m, --mode MODE  permission bits in octal (default 0600)\n"
@@ -575,8 +713,11 @@ const struct cmd clean_command = {
 	.summary = "remove shmq segments left by processes that died",
 	.help =
 	"Removes shmq segments nobody can use any more: a channel whose creator\n"
-	"died before anyone joined, or before it finished setting up.  Other\n"
-	"segments, and persistent channels, are never touched.\n"
+	"died before anyone joined, or before it finished setting up (a live\n"
+	"creator's is never stale, however long it takes), a hub whose server\n"
+	"died, and a classic recipe's 20-byte segment whose creator died, that\n"
+	"nobody has attached and that holds nothing but \"ping\", \"pong\" or\n"
+	"\"end\".  Other segments, and persistent channels, are never touched.\n"
 	"\n"
 	"  -n, --dry-run    say what would be removed, remove nothing\n",
 };

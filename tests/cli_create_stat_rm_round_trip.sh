@@ -13,7 +13,7 @@ json=$($SHMQ stat "$name" --json)
 like "$json" '"size":10240' "stat --json: the size"
 like "$json" '"mode":"0640"' "  the mode"
 like "$json" "\"shmid\":$id" "  the id"
-like "$($SHMQ stat id:$id)" "^size *10 KiB (10240 bytes)" "stat by id, in words"
+like "$($SHMQ stat id:$id)" "^size *10.0 KiB (10240 bytes)" "stat by id, in words"
 
 out=$($SHMQ create "$name" --size 10K); st=$?
 is "$st" 0 "create of an existing segment without --excl: exit 0"

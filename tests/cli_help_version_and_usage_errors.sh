@@ -22,7 +22,8 @@ check_usage() {	# check_usage DESCRIPTION ARGS...
 	out=$($SHMQ "$@" 2>/tmp/err.$$); st=$?
 	is "$st" 2 "$d: exit 2"
 	is "$out" "" "  nothing on stdout"
-	like "$(cat /tmp/err.$$)" "Try 'shmq" "  a hint on stderr"
+	is "$(wc -l < /tmp/err.$$ | tr -d ' ')" 1 "  one line on stderr"
+	like "$(cat /tmp/err.$$)" "try 'shmq" "  with a hint"
 	rm -f /tmp/err.$$
 }
 check_usage "no command" 
@@ -39,4 +40,5 @@ check_usage "create by id" create id:5 --size 4K
 out=$($SHMQ stat 'no such:thing' 2>&1); st=$?
 is "$st" 1 "an invalid address is a failure: exit 1"
 like "$out" "expected NAME, ftok:PATH:PROJ" "  the message lists the valid forms"
+is "$(printf '%s\n' "$out" | grep -o "no such:thing" | wc -l | tr -d ' ')" 1 "  and names the address once"
 done_testing

@@ -5,14 +5,18 @@ name=$(tname lsq)
 # A creator that waits for a peer; we kill it to leave a stale segment.
 $BUILD/helpers/open_and_wait "$name" &
 pid=$!
-for i in $(seq 1 100); do $SHMQ stat "$name" >/dev/null 2>&1 && break; sleep 0.05; done
+# Until its set-up is done: stat's shmq line says "pair", not "being set up".
+for i in $(seq 1 200); do
+	$SHMQ stat "$name" 2>/dev/null | grep -q "^shmq *channel '$name', pair" && break
+	sleep 0.05
+done
 out=$($SHMQ ls)
 like "$out" "channel '$name', pair" "ls shows the waiting channel's kind and name"
 out=$($SHMQ stat "$name")
 like "$out" "^shmq *channel '$name', pair" "stat: the kind and name"
 like "$out" "^end 0 *pid $pid (alive)" "stat: endpoint 0 is the live creator"
 like "$out" "^end 1 *free" "stat: endpoint 1 is free"
-like "$out" "^ring 0>1 *1 MiB, 0 B queued" "stat: the rings"
+like "$out" "^ring 0>1 *1.0 MiB, 0 B queued" "stat: the rings"
 json=$($SHMQ stat "$name" --json)
 like "$json" "\"name\":\"$name\"" "stat --json: the name"
 like "$json" '"lifetime":"pair"' "stat --json: the lifetime"
