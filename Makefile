@@ -15,7 +15,16 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
+# The Python module goes where the python3 found here looks: its own
+# purelib for the default prefix (/usr/local/lib/python3.X/dist-packages on
+# Debian), else that prefix's (PREFIX/lib/python3.X/site-packages).
+PYTHON ?= python3
+ifeq ($(PREFIX),/usr/local)
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)
+else
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sysconfig, sys; p = sys.argv[1]; \
+	print(sysconfig.get_path("purelib", "posix_prefix", {"base": p, "platbase": p}))' '$(PREFIX)' 2>/dev/null)
+endif
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -100,8 +109,12 @@ tests: $(TEST_BINS) $(HELPER_BINS)
 
 # Every test under prove, each with a deadline (tests/run), and a check
 # that the suite leaves `ipcs -m` exactly as it found it.
+# A failure says why at the end: tests/lib/why.sh prints each failed test's
+# "not ok" lines, their diagnostics and its stderr.
 test: all tests
-	@BUILD=$(BUILD) SAN_CFLAGS="$(SAN)" tests/lib/check-ipcs.sh prove -f --exec tests/run $(TESTS)
+	@rm -rf $(BUILD)/test-logs
+	@BUILD=$(BUILD) SAN_CFLAGS="$(SAN)" tests/lib/check-ipcs.sh prove -f --exec tests/run $(TESTS) || \
+		{ BUILD=$(BUILD) tests/lib/why.sh; exit 1; }
 
 TSAN_TESTS := $(wildcard tests/ring_threaded_*.c tests/channel_threaded_*.c)
 
@@ -147,7 +160,9 @@ valgrind: tests
 
 tsan:
 	$(MAKE) SANITIZE=thread tests
-	BUILD=build/tsan prove -f --exec tests/run $(TSAN_TESTS)
+	@rm -rf build/tsan/test-logs
+	@BUILD=build/tsan prove -f --exec tests/run $(TSAN_TESTS) || \
+		{ BUILD=build/tsan tests/lib/why.sh; exit 1; }
 
 demo: all
 	@$(CLI) demo
@@ -188,8 +203,11 @@ install: all
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
 	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in $(wildcard man/*.3); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done
-	install -d $(DESTDIR)$(PYTHONDIR)
-	install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/
+	@if [ -n "$(PYTHONDIR)" ]; then \
+		install -d $(DESTDIR)$(PYTHONDIR) && \
+		install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/ && \
+		echo "installed the Python module in $(DESTDIR)$(PYTHONDIR)"; \
+	else echo "no $(PYTHON): the Python module is not installed (PYTHONDIR=... to place it)"; fi
 
 clean:
 	rm -rf build

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <sys/types.h>
+#include <sys/ipc.h>	/* key_t, also under strict ISO C */
 
 #ifdef __cplusplus
 extern "C" {

@@ -41,9 +41,15 @@ class EndOfStream(EOFError):
 
 
 def _find_library():
+    wanted = os.environ.get("SHMQ_LIBRARY")
+    if wanted:
+        # Asked for by name: that one, or a clear failure, never another.
+        try:
+            return ctypes.CDLL(wanted)
+        except OSError as e:
+            raise ImportError("SHMQ_LIBRARY=%s cannot be loaded: %s" % (wanted, e)) from e
     here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [os.environ.get("SHMQ_LIBRARY"),
-                  os.path.join(here, "..", "build", "libshmq.so"),
+    candidates = [os.path.join(here, "..", "build", "libshmq.so"),
                   os.path.join(here, "libshmq.so"),
                   ctypes.util.find_library("shmq")]
     for path in candidates:

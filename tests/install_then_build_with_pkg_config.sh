@@ -11,9 +11,26 @@ is "$?" 0 "make install DESTDIR=... PREFIX=/opt/shmq"
 for f in opt/shmq/include/shmq.h opt/shmq/lib/libshmq.a opt/shmq/lib/libshmq.so.0 \
 	 opt/shmq/lib/libshmq.so opt/shmq/lib/pkgconfig/shmq.pc opt/shmq/bin/shmq \
 	 opt/shmq/share/man/man1/shmq.1 opt/shmq/share/man/man3/shmq.3 \
-	 opt/shmq/share/man/man3/shmq_open.3 opt/shmq/lib/python3/dist-packages/shmq.py; do
+	 opt/shmq/share/man/man3/shmq_open.3; do
 	ok $([ -e "$dest/$f" ]; echo $?) "installs $f"
 done
+# The Python module, where that python3 looks for the prefix.
+if command -v python3 >/dev/null; then
+	pydir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib", "posix_prefix", {"base": "/opt/shmq", "platbase": "/opt/shmq"}))')
+	ok $([ -e "$dest$pydir/shmq.py" ]; echo $?) "installs the Python module in $pydir"
+	out=$(PYTHONPATH="$dest$pydir" SHMQ_LIBRARY="$dest/opt/shmq/lib/libshmq.so" python3 -c 'import shmq; print(shmq.version())' 2>&1)
+	is "$out" "$($SHMQ --version | sed 's/shmq \([^ ]*\).*/\1/')" "  which imports and finds the installed library"
+	# The default prefix: the very directory python3 itself searches.
+	d2=$(mktemp -d /tmp/shmq-install2.XXXXXX)
+	make -s --no-print-directory install BUILD="$BUILD" DESTDIR="$d2" >/dev/null 2>&1
+	pyself=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+	ok $([ -e "$d2$pyself/shmq.py" ]; echo $?) "by default, in python3's own purelib ($pyself)"
+	python3 -c "import sys; sys.exit('$pyself' not in sys.path)"
+	ok $? "  which is on python3's sys.path"
+	rm -rf "$d2"
+else
+	for i in 1 2 3 4; do skip "python3 is not installed"; done
+fi
 soname=$(readelf -d "$dest/opt/shmq/lib/libshmq.so" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 is "$soname" "libshmq.so.0" "the SONAME is libshmq.so.0"
 exported=$(readelf --dyn-syms -W "$dest/opt/shmq/lib/libshmq.so" | awk '$7 != "UND" && $7 != "ABS" && $5 == "GLOBAL" {print $8}' | sed 's/@.*//' | grep -v '^shmq_' | grep -v '^$')

@@ -204,5 +204,18 @@ try:
 except TimeoutError:
     ok(True, "connect with no server times out")
 
+# A missing ftok file is named as such; a library asked for by name is
+# that library or an error, never a quiet fallback to another.
+try:
+    shmq.open("ftok:/nonexistent/file:1", timeout=1)
+    ok(False, "a missing ftok file is refused")
+except FileNotFoundError as e:
+    ok("/nonexistent/file" in str(e), "a missing ftok file: FileNotFoundError naming the file")
+r = subprocess.run([sys.executable, "-c", "import shmq"], capture_output=True, text=True,
+                   env=dict(os.environ, SHMQ_LIBRARY="/nonexistent/libshmq.so",
+                            PYTHONPATH="python"))
+ok(r.returncode != 0 and "SHMQ_LIBRARY=/nonexistent/libshmq.so" in r.stderr,
+   "SHMQ_LIBRARY naming a missing file: an ImportError that says so")
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
