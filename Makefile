@@ -202,7 +202,10 @@ install: all
 	    shmq.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
 	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
-	for m in $(wildcard man/*.3); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done
+	install -m 644 man/shmq.3 $(DESTDIR)$(MANDIR)/man3/
+	@# Every exported function finds shmq(3) under its own name.
+	for f in $$(sed -n 's/^[[:space:]]*\(shmq_[a-z_]*\);/\1/p' src/libshmq.map); do \
+		echo '.so man3/shmq.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3; done
 	@if [ -n "$(PYTHONDIR)" ]; then \
 		install -d $(DESTDIR)$(PYTHONDIR) && \
 		install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/ && \

@@ -168,12 +168,30 @@ const char *shmq_pid_state_name(int state);
  *
  * Delivery: every message committed before a peer closes or dies is
  * received first; then end of stream (-EPIPE), -ECONNABORTED (the peer
- * abandoned the channel) or -ECONNRESET (the peer died).  A blocked call
- * notices a death within 100 ms.  A corrupted channel returns -EBADMSG
- * and stays so.
+ * abandoned the channel) or -ECONNRESET (the peer died, or no longer has
+ * the segment attached: it called exec).  A blocked call notices within
+ * 100 ms.  A corrupted channel returns -EBADMSG and stays so; its peer is
+ * told and stops too (after what was committed), and closing it abandons.
+ * What the producer published must agree with what the ring holds: a tail
+ * or an end of stream beyond an empty slot is -EBADMSG, never an endless
+ * wait or an end of stream with messages missing.
+ *
+ * Liveness: opening holds what watching the peer needs (a descriptor: a
+ * pidfd, or the peer's /proc stat file) until the channel closes.  With no
+ * descriptor to spare the open fails with -EMFILE and leaves nothing;
+ * a zombie is never taken for alive.
  *
  * Threads: one thread may send while another receives on the same
  * channel; two threads must not send (or receive) on it at once.
+ *
+ * fork and exec: a handle belongs to the process that opened it.  In a
+ * child made by fork(), shmq_close() and shmq_abandon() of an inherited
+ * handle only release the child's copy of the mapping and memory, and
+ * change nothing the parent or the peer sees; every other call on it is
+ * -ECHILD.  A child that wants a channel opens its own.  exec detaches the
+ * segment and closes the descriptors; the peer then sees this process gone
+ * (-ECONNRESET), unless another process still has the segment attached
+ * (a child forked earlier), until that one goes too.
  */
 typedef struct shmq shmq_t;
 
@@ -234,6 +252,14 @@ struct shmq_options {
 	const volatile sig_atomic_t *stop;
 };
 
+/*
+ * Open the channel at @address (see the address forms above).  Besides the
+ * errors of the calls below: -ETIMEDOUT (no peer within open_timeout_ms),
+ * -EIDRM (someone removed the segment while this creator waited: nobody
+ * could find it to join), -EMFILE (no descriptor to watch the peer with),
+ * -EACCES, -EADDRINUSE, -EPROTO, -EPROTONOSUPPORT, -EBUSY, -EINTR; with
+ * options->errbuf set, one line saying why.
+ */
 int shmq_open(const char *address, const struct shmq_options *options,
 	      shmq_t **channel);
 /*
@@ -314,10 +340,16 @@ int shmq_info(shmq_t *q, struct shmq_info *info);
  * with one blocking call, which sleeps on one futex word that every client
  * wakes.
  *
+ * Each client's channel is created with mode 0600 and owned by that
+ * client's uid, whatever the hub's own mode: a group that may reach the hub
+ * (mode 0660) cannot reach each other's channels.
+ *
  * The hub segment stays at its address while the server runs and is
  * removed by shmq_hub_close(); a server that died leaves it to the next
  * server at that address (or `shmq clean`).  Connecting clients then get
  * -ECONNREFUSED.  shmq_open() on a hub's address connects as a client too.
+ * If someone removes the hub's segment while the server runs (shmq rm
+ * --force, ipcrm), no client can find it: shmq_hub_wait() says -EIDRM.
  *
  * One thread uses a hub (and its clients' channels) at a time; pointers in
  * the options (stop) must stay valid while the hub is open.
@@ -340,7 +372,8 @@ int shmq_hub_open(const char *address, const struct shmq_options *options,
  * clients on the way.  Clients take turns, so a busy one cannot starve the
  * rest.  A client whose stream has ended is returned again until
  * shmq_hub_drop().  Timeout as for shmq_recv_timed(): -ETIMEDOUT, or
- * -EAGAIN when 0; -EINTR as for channels.
+ * -EAGAIN when 0; -EINTR as for channels; -EIDRM once the hub's segment
+ * was removed by someone else.
  */
 int shmq_hub_wait(shmq_hub_t *hub, shmq_t **client, int64_t timeout_ns);
 /*
@@ -409,8 +442,12 @@ struct shmq_desc {
 /*
  * Describe the shmq segment @shmid by attaching it read-only for a moment,
  * if its size is one a shmq segment can have (others are not touched).
- * -EPROTO: not a shmq segment; -EPROTONOSUPPORT: another layout major;
- * -EBADMSG: corrupted; -EACCES: not readable by us.
+ * Every header field an opener checks is checked.  -EPROTO: not a shmq
+ * segment; -EPROTONOSUPPORT: another layout major; -EBADMSG: corrupted
+ * (an unknown kind, impossible capacities, a name no opener writes);
+ * -EACCES: not readable by us.  stale is set only for what is proven
+ * dead: a segment in set-up whose creator (as the kernel recorded it)
+ * lives is never stale, however long it takes.
  */
 int shmq_describe(int shmid, struct shmq_desc *desc);
 

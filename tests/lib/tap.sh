@@ -5,10 +5,11 @@ tap_n=0
 tap_fail=0
 ok() {	# ok STATUS DESCRIPTION
 	tap_n=$((tap_n + 1))
+	# printf, not echo: dash's echo would act on a backslash in the text.
 	if [ "$1" -eq 0 ]; then
-		echo "ok $tap_n - $2"
+		printf 'ok %d - %s\n' "$tap_n" "$2"
 	else
-		echo "not ok $tap_n - $2"
+		printf 'not ok %d - %s\n' "$tap_n" "$2"
 		tap_fail=$((tap_fail + 1))
 	fi
 }
