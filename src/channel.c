@@ -193,16 +193,21 @@ static uint64_t peer_word(const struct shmq *q)
 static int peer_gone(struct shmq_side *sd)
 {
 	struct shmq *q = sd->q;
-	struct shmq_peer *peer = sd->peer;
-	uint64_t w = peer_word(q);
+	const struct shmq_peer *peer = sd->peer;
+	const struct shmq_endpoint *ep = &q->hdr->ep[1 - q->slot];
+	uint64_t w = shmq_load_acquire(&ep->owner);
 	unsigned st = shmq_owner_state(w);
 
+	/* The usual case, first: the peer we watch, attached, in good health. */
+	if (__builtin_expect(w == peer->owner && st == SHMQ_EP_ATTACHED &&
+			     !shmq_load_relaxed(&ep->poisoned), 1))
+		return shmq_load_relaxed(&peer->dead) || sd->detached == w ? -ECONNRESET : 0;
 	/* A pair's peer only ever closes or abandons its own slot. */
 	if (w != peer->owner && !q->persistent &&
 	    (!shmq_owner_same(w, peer->owner) || w == SHMQ_OWNER_SEALED))
 		return poison(q);
 	if (st != SHMQ_EP_FREE && shmq_owner_same(w, peer->owner) &&
-	    shmq_load_relaxed(&q->hdr->ep[1 - q->slot].poisoned))
+	    shmq_load_relaxed(&ep->poisoned))
 		return -EBADMSG;
 	switch (st) {
 	case SHMQ_EP_CLOSED:
@@ -213,9 +218,7 @@ static int peer_gone(struct shmq_side *sd)
 		/* A new holder (persistent) is watched by the next check. */
 		if (w != peer->owner)
 			return sd->err;
-		if (shmq_load_relaxed(&peer->dead) || sd->detached == w)
-			return -ECONNRESET;
-		return 0;
+		return shmq_load_relaxed(&peer->dead) || sd->detached == w ? -ECONNRESET : 0;
 	default:
 		/* Free: a persistent channel's peer may come, if it can find us. */
 		return sd->removed ? -EIDRM : 0;
@@ -277,14 +280,16 @@ static void check_peer(void *arg)
  */
 #define LOOK_INTERVAL_NS 1000000
 
-static void look_at_peer(struct shmq_side *sd)
+/* 1 if it looked now, 0 if it looked too recently. */
+static int look_at_peer(struct shmq_side *sd)
 {
 	int64_t now = shmq_now_ns();
 
 	if (now - sd->looked_ns < LOOK_INTERVAL_NS)
-		return;
+		return 0;
 	sd->looked_ns = now;
 	check_peer(sd);
+	return 1;
 }
 
 /*
@@ -295,13 +300,20 @@ static void look_at_peer(struct shmq_side *sd)
  * a peer that closed without ending its stream, is corruption, never an
  * empty ring forever or an end of stream with records missing.
  */
-static int settle_recv(struct shmq_side *sd)
+static int settle_recv(struct shmq_side *sd, int deep)
 {
 	struct shmq *q = sd->q;
 	int gone = peer_gone(sd), r;
 
 	if ((r = poisoned(q)))
 		return r;
+	/*
+	 * A try_ call between two looks at the peer, which is still there and
+	 * has not ended its stream: empty, with one load.  The full check
+	 * comes at the next look (once a millisecond), and always in a wait.
+	 */
+	if (!deep && !gone && !shmq_load_relaxed(&q->rx.ctl->eof))
+		return 0;
 	/* After its word (acquire): a producer that left stored its end first. */
 	r = shmq_ring_idle(&q->rx, gone == -EPIPE || gone == -ECONNABORTED);
 	switch (r) {
@@ -339,7 +351,7 @@ static int ready_recv(void *arg)
 		return 1;
 	if (r != -EAGAIN)
 		return poison(q);
-	return settle_recv(sd);
+	return settle_recv(sd, 1);
 }
 
 /* Spinning: the ring alone (see struct shmq_wait_ops). */
@@ -521,8 +533,14 @@ static int next_record(struct shmq *q, int64_t timeout_ns)
 	/* Nothing to read: give back the space before waiting, or returning. */
 	publish(q);
 	if (timeout_ns == 0) {
-		look_at_peer(sd);
-		r = ready_recv(sd);
+		int deep = look_at_peer(sd);
+
+		r = shmq_ring_peek(&q->rx, &q->pk_buf, &q->pk_len);
+		if (r == 0)
+			return 0;
+		if (r != -EAGAIN)
+			return poison(q);
+		r = settle_recv(sd, deep);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
 	{

@@ -40,7 +40,8 @@ int shmq_ring_format(struct shmq_ring_ctl *ctl, unsigned char *data,
  * record's full size (padding included), 0 for an empty slot, -EBADMSG
  * for anything a correct producer never writes.
  */
-static int64_t decode(const struct shmq_ring *r, uint64_t pos, uint64_t w)
+static inline __attribute__((always_inline)) int64_t
+decode(const struct shmq_ring *r, uint64_t pos, uint64_t w)
 {
 	uint64_t off = pos & r->mask;
 	uint64_t len = w & 0xffffffffu;
