@@ -29,9 +29,28 @@ struct bench_ctx {
 	int error;		/* -errno behind a NULL from claim/take */
 };
 
+/* Who a transport's mechanism is, for the report's comparisons. */
+enum bench_family { FAMILY_FLOOR, FAMILY_SHMQ, FAMILY_NAIVE, FAMILY_KERNEL, FAMILY_LIBRARY };
+
+/*
+ * The rows of the default suite (shmq bench with no options) a transport
+ * takes part in.  Wake and idle only make sense for a receiver that can
+ * sleep.
+ */
+#define SUITE_PINGPONG_1K 0x1u	/* ping-pong, 1 KiB */
+#define SUITE_STREAM_1K 0x2u	/* streaming, 1 KiB */
+#define SUITE_PINGPONG_8 0x4u	/* ping-pong, 8 B: the fastest ones */
+#define SUITE_WAKE 0x8u		/* wake-up from sleep, 64 B */
+#define SUITE_IDLE 0x10u	/* CPU while idle */
+
+/*
+ * A transport describes itself: the benchmark's planner and report look at
+ * these facts, never at its name.
+ */
 struct transport {
 	const char *name;
-	const char *kind;	/* "shmq", "naive", "kernel", "library", "floor" */
+	int family;		/* enum bench_family */
+	unsigned suites;	/* SUITE_*: its rows in the default suite */
 	const char *about;	/* one line for --help and the report */
 	int wait;		/* shmq: enum shmq_wait_mode */
 	/* Parent, before fork: 0, or 1 to skip (ctx->skip says why), or -errno. */
@@ -45,19 +64,35 @@ struct transport {
 	/* Parent, after both sides exited. */
 	void (*cleanup)(struct bench_ctx *c);
 	/*
-	 * Zero-copy, optional: claim() a buffer of ctx->size bytes to fill in
-	 * place and publish() it; take() the next message in place and done()
-	 * with it.  NULL from claim/take is a failure (ctx->error says which).
+	 * Zero-copy, optional: reserve() a buffer of ctx->size bytes to fill
+	 * in place and commit() it; peek() at the next message in place and
+	 * release() it.  NULL from reserve/peek is a failure (ctx->error says
+	 * which).
 	 */
-	void *(*claim)(struct bench_ctx *c, int side);
-	int (*publish)(struct bench_ctx *c, int side);
-	const void *(*take)(struct bench_ctx *c, int side);
-	int (*done)(struct bench_ctx *c, int side);
+	void *(*reserve)(struct bench_ctx *c, int side);
+	int (*commit)(struct bench_ctx *c, int side);
+	const void *(*peek)(struct bench_ctx *c, int side);
+	int (*release)(struct bench_ctx *c, int side);
 };
 
-extern const struct transport bench_transports[];
-extern const size_t bench_ntransports;
+/* Each family's transports, in its own file (t_*.c). */
+extern const struct transport bench_floor[], bench_shmq[], bench_naive[],
+	bench_kernel[], bench_library[];
+extern const size_t bench_floor_count, bench_shmq_count, bench_naive_count,
+	bench_kernel_count, bench_library_count;
+
+/* All of them, in the report's order (transports.c). */
+size_t bench_count(void);
+const struct transport *bench_transport(size_t i);
 const struct transport *bench_find(const char *name);
+/* Built in: the floor, or whatever has a connect() (zmq only with libzmq). */
+int bench_available(const struct transport *t);
+const char *bench_family_name(int family);
+
+/* What transports share. */
+void bench_nothing(struct bench_ctx *c);
+void bench_no_disconnect(struct bench_ctx *c, int side);
+void bench_unmap_shared(struct bench_ctx *c);
 
 /* What one measurement found. */
 struct bench_result {

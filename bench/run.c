@@ -143,19 +143,19 @@ static int round_trip(struct side_args *a, unsigned char *out, unsigned char *in
 	struct bench_ctx *c = a->c;
 	int r;
 
-	if (t->claim) {
-		void *dst = t->claim(c, 0);
+	if (t->reserve) {
+		void *dst = t->reserve(c, 0);
 		const void *src;
 
 		if (!dst)
 			return c->error;
 		stamp(dst, c->size, a->pattern, n);
-		if ((r = t->publish(c, 0)))
+		if ((r = t->commit(c, 0)))
 			return r;
-		if (!(src = t->take(c, 0)))
+		if (!(src = t->peek(c, 0)))
 			return c->error;
 		r = check(src, c->size, a->pattern, n) ? 0 : -EBADMSG;
-		return r ? r : t->done(c, 0);
+		return r ? r : t->release(c, 0);
 	}
 	stamp(out, c->size, a->pattern, n);
 	if ((r = t->send(c, 0, out)) || (r = t->recv(c, 0, in)))
@@ -212,8 +212,8 @@ static int pingpong_server(struct side_args *a, unsigned char *buf)
 		const unsigned char *in = buf;
 		uint64_t got;
 
-		if (t->take) {
-			if (!(in = t->take(c, 1)))
+		if (t->peek) {
+			if (!(in = t->peek(c, 1)))
 				return c->error;
 		} else if ((r = t->recv(c, 1, buf))) {
 			return r;
@@ -225,14 +225,14 @@ static int pingpong_server(struct side_args *a, unsigned char *buf)
 			a->b->bad_seq = (int64_t)n;
 			return -EBADMSG;
 		}
-		if (t->claim) {
+		if (t->reserve) {
 			/* Echo from ring to ring: one copy. */
-			void *dst = t->claim(c, 1);
+			void *dst = t->reserve(c, 1);
 
 			if (!dst)
 				return c->error;
 			memcpy(dst, in, c->size);
-			if ((r = t->publish(c, 1)) || (r = t->done(c, 1)))
+			if ((r = t->commit(c, 1)) || (r = t->release(c, 1)))
 				return r;
 		} else if ((r = t->send(c, 1, buf))) {
 			return r;
@@ -251,13 +251,13 @@ static int send_one(struct side_args *a, unsigned char *out, uint64_t n)
 	const struct transport *t = a->t;
 	struct bench_ctx *c = a->c;
 
-	if (t->claim) {
-		void *dst = t->claim(c, 0);
+	if (t->reserve) {
+		void *dst = t->reserve(c, 0);
 
 		if (!dst)
 			return c->error;
 		stamp(dst, c->size, a->pattern, n);
-		return t->publish(c, 0);
+		return t->commit(c, 0);
 	}
 	stamp(out, c->size, a->pattern, n);
 	return t->send(c, 0, out);
@@ -300,8 +300,8 @@ static int stream_receiver(struct side_args *a, unsigned char *in)
 	for (n = 0; n < total; n++) {
 		const unsigned char *m = in;
 
-		if (t->take) {
-			if (!(m = t->take(c, 1)))
+		if (t->peek) {
+			if (!(m = t->peek(c, 1)))
 				return c->error;
 		} else if ((r = t->recv(c, 1, in))) {
 			return r;
@@ -310,7 +310,7 @@ static int stream_receiver(struct side_args *a, unsigned char *in)
 			b->bad_seq = (int64_t)n;
 			return -EBADMSG;
 		}
-		if (t->done && (r = t->done(c, 1)))
+		if (t->release && (r = t->release(c, 1)))
 			return r;
 		if (!warm && (warm = __atomic_load_n(&b->warm, __ATOMIC_ACQUIRE))) {
 			per = __atomic_load_n(&b->per_rep, __ATOMIC_RELAXED);
@@ -519,7 +519,7 @@ static int run_side(struct side_args *a)
 
 	if (!buf1 || !buf2)
 		return -ENOMEM;
-	if (!strcmp(t->kind, "floor"))
+	if (t->family == FAMILY_FLOOR)
 		return mode == MODE_PINGPONG ? floor_side(a) : memcpy_bound(a);
 	r = t->connect(a->c, a->side);
 	if (r)
@@ -572,7 +572,7 @@ int bench_run(const struct transport *t, const struct bench_job *job,
 	c.capacity = job->capacity;
 	c.mode = job->mode;
 	snprintf(c.name, sizeof(c.name), "shmq-bench-%d-%u", (int)getpid(), serial++);
-	if (c.size < 16 && job->mode != MODE_PINGPONG && strcmp(t->kind, "floor")) {
+	if (c.size < 16 && job->mode != MODE_PINGPONG && t->family != FAMILY_FLOOR) {
 		/* Sequence number plus send time, for wake; plus a check. */
 		c.size = 16;
 		res->size = 16;
@@ -604,7 +604,7 @@ int bench_run(const struct transport *t, const struct bench_job *job,
 		pattern[i] = (unsigned char)(i * 131 + 7);
 
 	/* The memcpy bound needs one process; everything else two. */
-	sides = (!strcmp(t->kind, "floor") && job->mode != MODE_PINGPONG) ? 1 : 2;
+	sides = (t->family == FAMILY_FLOOR && job->mode != MODE_PINGPONG) ? 1 : 2;
 	fflush(NULL);
 	for (i = sides - 1; i >= 0; i--) {
 		pid[i] = fork();
