@@ -4,7 +4,8 @@
  *
  * Shared fields are plain fixed-width integers accessed only through these
  * wrappers (the GCC __atomic builtins), never `volatile` and never `_Atomic`
- * struct members: the layout stays a plain C struct that every process
+ * struct members (the library's own words that threads share, such as a
+ * handle's poisoned flag, use them too): the layout stays a plain C struct that every process
  * (and every language) agrees on.  Every such access is 4 or 8 bytes,
  * naturally aligned and, as asserted below, always lock-free: a libatomic
  * lock would live in one process's memory and order nothing across two.
@@ -34,6 +35,9 @@ _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); })
 /* Add @v with release: what came before is visible to whoever sees it. */
 #define shmq_fetch_add_release(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELEASE)
+/* Exchange, relaxed: the old value (process-private flags). */
+#define shmq_exchange_relaxed(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
+#define shmq_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 /* A full barrier: orders an earlier store before a later load. */
 #define shmq_smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 

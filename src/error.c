@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Version and error text: the only words the library ever produces. */
+/*
+ * Version and error text: the only words the library ever produces,
+ * returned or written into the caller's buffer, never printed.
+ */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -64,4 +69,17 @@ SHMQ_API const char *shmq_strerror(int err)
 	}
 	s = strerrordesc_np(err);
 	return s ? s : "unknown error";
+}
+
+/* One line saying why, in the caller's buffer (if it gave one). */
+__attribute__((format(printf, 2, 3)))
+void shmq_explain(const struct shmq_options *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!o || !o->errbuf || !o->errbuf_size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->errbuf, o->errbuf_size, fmt, ap);
+	va_end(ap);
 }

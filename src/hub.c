@@ -28,7 +28,8 @@
 
 #include "atomics.h"
 #include "internal.h"
-#include "layout.h"
+#include "hub_layout.h"
+#include "kind.h"
 #include "wait.h"
 
 #define LOOK_AGAIN_NS 2000000	/* between looks for a server or a free slot */
@@ -142,7 +143,7 @@ static void answer(struct shmq_hub *h, int i, uint64_t w)
 	shmq_store_relaxed(&sl->shmid, r ? r : info.shmid);
 	/* Release: the client's acquire load of `offered` sees the id. */
 	shmq_store_release(&sl->offered, 1);
-	shmq_futex_wake(&sl->offered, 1);
+	shmq_futex_ops.wake(&sl->offered, 1);
 }
 
 /*
@@ -217,7 +218,7 @@ static int scan(struct shmq_hub *h, int full)
 		if (h->clients[k].held)
 			continue;
 		c = h->clients[k].q;
-		if (full ? shmq_chan_ready(c) : shmq_chan_poll(c)) {
+		if (full ? shmq_chan_would_return(c) : shmq_chan_has_record(c)) {
 			h->found = c;
 			h->next = k + 1;
 			return 1;
@@ -258,14 +259,14 @@ static void hub_check(void *arg)
 	if (shmq_seg_stat(h->shmid, &s) == 0 && s.removed)
 		h->removed = 1;
 	for (i = 0; i < h->count; i++)
-		shmq_chan_check(h->clients[i].q);
+		shmq_chan_poll_peer(h->clients[i].q);
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
 		service_slot(h, (int)i, 1);
 }
 
 SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
 {
-	struct shmq_wait_ops ops = { hub_ready, hub_check, h, hub_poll };
+	static const struct shmq_wait_ops ops = { hub_ready, hub_check, hub_poll };
 	int r;
 
 	*client = NULL;
@@ -281,7 +282,7 @@ SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
 			if (r <= 0)
 				return r ? r : -EAGAIN;
 		} else {
-			r = shmq_wait(&h->area->door, &h->waiter, &ops,
+			r = shmq_wait(&h->area->door, &h->waiter, &ops, h,
 				      shmq_deadline(timeout_ns));
 			if (r)
 				return r;
@@ -442,6 +443,7 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 	h->waiter.spin_ns = o && o->spin_ns ? o->spin_ns : SHMQ_DEFAULT_SPIN_NS;
 	h->waiter.interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
 	h->waiter.stop = o ? o->stop : NULL;
+	h->waiter.wake = &shmq_futex_ops;
 
 	/* Each round removes one leftover; a live holder ends it. */
 	for (tries = 0; tries < 100; tries++) {
@@ -503,7 +505,7 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 		    !shmq_load_relaxed(&sl->offered)) {
 			shmq_store_relaxed(&sl->shmid, -ECONNREFUSED);
 			shmq_store_release(&sl->offered, 1);
-			shmq_futex_wake(&sl->offered, 1);
+			shmq_futex_ops.wake(&sl->offered, 1);
 		}
 	}
 	for (i = 0; i < h->count; i++)
@@ -551,7 +553,7 @@ static int attach_hub(const struct shmq_addr *a, int shmid,
 		return -EAGAIN;
 	}
 	memcpy(&copy, hdr, offsetof(struct shmq_hdr, state));
-	r = shmq_check_header(&copy, s.size, a, shmid, o, SHMQ_KIND_HUB);
+	r = shmq_check_header(&copy, s.size, a, shmid, o, &shmq_hub_kind);
 	if (r) {
 		shmq_seg_detach(p);
 		return r;
@@ -626,7 +628,7 @@ static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_slot *sl,
 		}
 		if (stopped(o))
 			return -EINTR;
-		if (shmq_futex_wait(&sl->offered, 0, until < deadline ? until : deadline) ==
+		if (shmq_futex_ops.wait(&sl->offered, 0, until < deadline ? until : deadline) ==
 		    -EINTR && interruptible)
 			return -EINTR;
 	}
@@ -665,7 +667,7 @@ static int ask(void *p, const struct shmq_options *o, unsigned mode,
 		return r;
 	}
 	shmq_fetch_add_release(&area->asks, 1);
-	shmq_ec_notify(&area->door);
+	shmq_ec_notify(&area->door, &shmq_futex_ops);
 	r = wait_for_offer(hdr, sl, &server, o, deadline);
 	shmq_peer_forget(&server);
 	if (r >= 0)
@@ -674,7 +676,7 @@ static int ask(void *p, const struct shmq_options *o, unsigned mode,
 		return 0;
 	/* Done with the slot: the server frees it (and withdraws any offer). */
 	shmq_cas(&sl->client, me, (me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
-	shmq_ec_notify(&area->door);
+	shmq_ec_notify(&area->door, &shmq_futex_ops);
 	return r;
 }
 
@@ -723,3 +725,47 @@ SHMQ_API int shmq_connect(const char *address, const struct shmq_options *o,
 	r = shmq_begin_open(address, o, &a, &mode, &deadline);
 	return r ? r : shmq_hub_connect(&a, o, mode, deadline, out);
 }
+
+/* ------------------------------------------------------------------ */
+/* The hub's kind                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The header, the door and the slots: one size, whatever the clients'. */
+static uint64_t hub_total_size(const struct shmq_hdr *copy)
+{
+	(void)copy;
+	return SHMQ_HUB_SIZE;
+}
+
+static int hub_plausible_size(uint64_t size)
+{
+	return size == SHMQ_HUB_SIZE;
+}
+
+/* The server (endpoint 0), and each client's channel's capacities. */
+static void hub_describe(const struct shmq_hdr *h, const struct shmq_hdr *copy,
+			 struct shmq_desc *d)
+{
+	uint64_t w = shmq_load_acquire(&h->ep[0].owner);
+
+	d->capacity[0] = copy->cap[0];
+	d->capacity[1] = copy->cap[1];
+	if (w == SHMQ_OWNER_SEALED)
+		return;
+	d->ep[0].state = shmq_owner_state(w) == SHMQ_EP_ATTACHED ? SHMQ_PEER_ATTACHED :
+		shmq_owner_state(w) == SHMQ_EP_CLOSED ? SHMQ_PEER_CLOSED :
+		shmq_owner_state(w) == SHMQ_EP_ABANDONED ? SHMQ_PEER_ABANDONED : SHMQ_PEER_NONE;
+	d->ep[0].pid = (pid_t)shmq_owner_pid(w);
+	if (d->ep[0].state == SHMQ_PEER_ATTACHED)
+		d->ep[0].pid_state = shmq_owner_pid_state(w);
+}
+
+/* shmq_open() at a hub's address: connect, as a client. */
+const struct shmq_kind shmq_hub_kind = {
+	.kind = SHMQ_KIND_HUB,
+	.name = "hub",
+	.total_size = hub_total_size,
+	.plausible_size = hub_plausible_size,
+	.describe = hub_describe,
+	.open_existing = shmq_hub_connect,
+};

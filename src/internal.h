@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include "atomics.h"
 #include "shmq.h"
 
 #define SHMQ_API __attribute__((visibility("default")))
@@ -119,42 +120,66 @@ extern unsigned shmq_fork_gen;
 unsigned shmq_fork_generation(void);
 static inline int shmq_forked_since(unsigned gen)
 {
-	return __builtin_expect(__atomic_load_n(&shmq_fork_gen, __ATOMIC_RELAXED) != gen, 0);
+	return __builtin_expect(shmq_load_relaxed(&shmq_fork_gen) != gen, 0);
 }
 
-/* channel.c, for the fuzzer: the checks of an opener, on plain memory. */
+/* channel_open.c, for the fuzzer: the checks of an opener, on plain memory. */
 int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out);
+/* describe.c, for the fuzzer: inspection of plain memory. */
 int shmq_describe_memory(const void *mem, const struct shmq_seg_info *s,
 			 struct shmq_desc *d);
 
-/* channel.c, shared with hub.c */
-struct shmq_hdr;
-struct shmq_ec;
+/* trust.c: what every opener shares. */
 __attribute__((format(printf, 2, 3)))
 void shmq_explain(const struct shmq_options *o, const char *fmt, ...);
-uint64_t shmq_round_capacity(size_t want);	/* 0: too large */
+/*
+ * What every opener (shmq_open, shmq_connect, shmq_hub_open) does first:
+ * parse @address into @a and check @o, explaining any failure; then the
+ * mode asked for and the absolute deadline of open_timeout_ms.
+ */
 int shmq_begin_open(const char *address, const struct shmq_options *o,
 		    struct shmq_addr *a, unsigned *mode, int64_t *deadline);
+/*
+ * May we use a segment someone else may have made, for @mode?  1, or 0
+ * with the reason explained.
+ */
 int shmq_trusted(const struct shmq_seg_info *s, unsigned mode,
 		 const struct shmq_options *o);
+/*
+ * Attach segment @shmid after vetting it: readable, made and owned by
+ * someone we trust (shmq_trusted), at least @min bytes (too small to be a
+ * shmq @what otherwise), and still the same segment once attached, since
+ * ids are reused.  0 with its stat in *@s and the mapping in *@p; -EAGAIN:
+ * it went away or changed, look it up again; or -errno, explained.
+ */
 int shmq_attach_vetted(int shmid, unsigned mode, const struct shmq_options *o,
 		       uint64_t min, const char *what, struct shmq_seg_info *s,
 		       void **p);
-void shmq_hdr_init(struct shmq_hdr *h, const struct shmq_addr *a, unsigned mode,
-		   unsigned kind, unsigned flags, uint64_t c0, uint64_t c1,
-		   uint64_t total);
-uint64_t shmq_hdr_total(const struct shmq_hdr *copy);
-int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
-		      const struct shmq_addr *a, int shmid,
-		      const struct shmq_options *o, unsigned kind);
+
+/* header.c */
+uint64_t shmq_round_capacity(size_t want);	/* 0: too large */
+int shmq_proven_dead(int pid_state);	/* SHMQ_PID_DEAD or _ZOMBIE */
+
+/*
+ * The channel's entry points for the hub (channel.c, channel_open.c).
+ * The server's end of a new client's channel: a pair at IPC_PRIVATE, not
+ * waited for, owned by @client_uid.
+ */
+struct shmq_ec;
 int shmq_chan_offer(const struct shmq_options *o, uid_t client_uid, shmq_t **out);
+/* Has the client joined?  1 (now watched), 0 not yet, -errno unwatchable. */
 int shmq_chan_joined(shmq_t *q);
+/* Take an offer back: 0 (freed), or 1 if the client joined just before. */
 int shmq_chan_withdraw(shmq_t *q);
+/* The client's side: join the offered channel, ringing @door on commits. */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
 			 void *hub_map, struct shmq_ec *door, shmq_t **out);
-int shmq_chan_poll(shmq_t *q);
-int shmq_chan_ready(shmq_t *q);
-void shmq_chan_check(shmq_t *q);
+/* Spinning: a record to receive (or a poison)?  One load. */
+int shmq_chan_has_record(shmq_t *q);
+/* Would a receive return at once: a record, an end, an error? */
+int shmq_chan_would_return(shmq_t *q);
+/* The periodic look at the client's process, for would_return to report. */
+void shmq_chan_poll_peer(shmq_t *q);
 
 /*
  * hub.c: connect to the hub at @a as a client, waiting for a server until

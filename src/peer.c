@@ -102,7 +102,7 @@ int64_t shmq_boot_time(void)
 	FILE *f;
 	int64_t t = 0;
 
-	if (__atomic_load_n(&cached, __ATOMIC_RELAXED))
+	if (shmq_load_relaxed(&cached))
 		return cached;
 	f = fopen("/proc/stat", "re");
 	if (!f)
@@ -113,7 +113,7 @@ int64_t shmq_boot_time(void)
 			break;
 		}
 	fclose(f);
-	__atomic_store_n(&cached, t, __ATOMIC_RELAXED);
+	shmq_store_relaxed(&cached, t);
 	return t;
 }
 
@@ -185,12 +185,12 @@ uint64_t shmq_self_start(void)
 	pid_t me = getpid();
 
 	/* Per process: a forked child has its own start time. */
-	if (__atomic_load_n(&cached_pid, __ATOMIC_ACQUIRE) == me)
-		return __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (shmq_load_acquire(&cached_pid) == me)
+		return shmq_load_relaxed(&cached);
 	if (shmq_proc_read(me, &p))
 		p.start = 0;
-	__atomic_store_n(&cached, p.start, __ATOMIC_RELAXED);
-	__atomic_store_n(&cached_pid, me, __ATOMIC_RELEASE);
+	shmq_store_relaxed(&cached, p.start);
+	shmq_store_release(&cached_pid, me);
 	return p.start;
 }
 
@@ -311,12 +311,74 @@ static void latch_dead(struct shmq_peer *p)
 	shmq_store_relaxed(&p->dead, 1);
 }
 
+/* A verified read of the process: dead unless it is @owner, and alive. */
+static void judge(struct shmq_peer *p, uint64_t owner, int r, const struct shmq_proc *st)
+{
+	if (r == -ESRCH || (r == 0 && (!same_process(owner, st) ||
+				       state_of(st->state) == SHMQ_PID_ZOMBIE)))
+		latch_dead(p);
+}
+
+/*
+ * Watch @pid by a pidfd: 0 done (dead latched if so), 1 use the stat file
+ * instead (no pidfd_open here, or the pidfd took the last slot and the
+ * start time cannot be read beside it), or -errno.
+ */
+static int watch_by_pidfd(struct shmq_peer *p, uint64_t owner, pid_t pid)
+{
+	long fd = syscall(SYS_pidfd_open, pid, 0);
+	struct shmq_proc st;
+	int flags, r;
+
+	if (fd < 0 && errno == ESRCH) {
+		latch_dead(p);
+		return 0;
+	}
+	if (fd < 0)
+		return errno == ENOSYS || errno == EPERM || errno == EINVAL ? 1 : -errno;
+	flags = fcntl((int)fd, F_GETFD);
+	if (flags >= 0)
+		fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	p->fd = (int)fd;
+	p->kind = SHMQ_WATCH_PIDFD;
+	/*
+	 * Check the start time after opening the pidfd: if the process that
+	 * has the pid now is the one that recorded itself, the pidfd (opened
+	 * earlier, when the pid could not yet have been reused) refers to it.
+	 */
+	r = shmq_proc_read(pid, &st);
+	if (r != -EMFILE && r != -ENFILE) {
+		judge(p, owner, r, &st);
+		return 0;	/* with no /proc at all: the pidfd, unverified */
+	}
+	close(p->fd);
+	p->fd = -1;
+	p->kind = SHMQ_WATCH_NONE;
+	return 1;
+}
+
+/* Watch @pid by its /proc/PID/stat, kept open. */
+static int watch_by_stat(struct shmq_peer *p, uint64_t owner, pid_t pid)
+{
+	struct shmq_proc st;
+	int fd = open_stat(pid);
+
+	if (fd == -ESRCH && access("/proc/self/stat", R_OK) == 0) {
+		latch_dead(p);
+		return 0;
+	}
+	if (fd < 0)
+		return fd == -ESRCH ? -ENOSYS : fd;	/* no /proc: blind */
+	p->fd = fd;
+	p->kind = SHMQ_WATCH_PROCFD;
+	judge(p, owner, read_stat_fd(fd, &st), &st);
+	return 0;
+}
+
 int shmq_peer_watch(struct shmq_peer *p, uint64_t owner)
 {
 	pid_t pid = (pid_t)shmq_owner_pid(owner);
-	struct shmq_proc st;
-	long fd;
-	int sfd, r;
+	int r;
 
 	/* Whatever we held frees a slot for what we open now. */
 	shmq_peer_forget(p);
@@ -325,58 +387,8 @@ int shmq_peer_watch(struct shmq_peer *p, uint64_t owner)
 		latch_dead(p);
 		return 0;
 	}
-	fd = syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0 && errno == ESRCH) {
-		latch_dead(p);
-		return 0;
-	}
-	if (fd < 0 && errno != ENOSYS && errno != EPERM && errno != EINVAL)
-		return -errno;		/* EMFILE, ENFILE, ENOMEM */
-	if (fd >= 0) {
-		int flags = fcntl((int)fd, F_GETFD);
-
-		if (flags >= 0)
-			fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
-		p->fd = (int)fd;
-		p->kind = SHMQ_WATCH_PIDFD;
-		/*
-		 * Check the start time after opening the pidfd: if the process
-		 * that has the pid now is the one that recorded itself, the
-		 * pidfd (opened earlier, when the pid could not yet have been
-		 * reused) refers to it too.
-		 */
-		r = shmq_proc_read(pid, &st);
-		if (r == 0) {
-			if (!same_process(owner, &st) || state_of(st.state) == SHMQ_PID_ZOMBIE)
-				latch_dead(p);
-			return 0;
-		}
-		if (r == -ESRCH) {
-			latch_dead(p);
-			return 0;
-		}
-		if (r != -EMFILE && r != -ENFILE)
-			return 0;	/* no /proc: the pidfd alone, unverified */
-		/* The pidfd took the last slot: keep the stat file instead. */
-		close(p->fd);
-		p->fd = -1;
-		p->kind = SHMQ_WATCH_NONE;
-	}
-	/* No pidfd_open: the peer's /proc/PID/stat, kept open, serves. */
-	sfd = open_stat(pid);
-	if (sfd == -ESRCH) {
-		latch_dead(p);
-		return 0;
-	}
-	if (sfd < 0)
-		return sfd == -ENOENT ? -ENOSYS : sfd;
-	p->fd = sfd;
-	p->kind = SHMQ_WATCH_PROCFD;
-	r = read_stat_fd(sfd, &st);
-	if (r == -ESRCH || (r == 0 && (!same_process(owner, &st) ||
-				       state_of(st.state) == SHMQ_PID_ZOMBIE)))
-		latch_dead(p);
-	return 0;
+	r = watch_by_pidfd(p, owner, pid);
+	return r == 1 ? watch_by_stat(p, owner, pid) : r;
 }
 
 /* Without latching anything: safe beside the threads that poll. */
@@ -428,7 +440,7 @@ unsigned shmq_fork_gen;
 
 static void after_fork_in_child(void)
 {
-	__atomic_fetch_add(&shmq_fork_gen, 1, __ATOMIC_RELAXED);
+	shmq_fetch_add_relaxed(&shmq_fork_gen, 1);
 }
 
 static void watch_forks(void)
@@ -441,5 +453,5 @@ unsigned shmq_fork_generation(void)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, watch_forks);
-	return __atomic_load_n(&shmq_fork_gen, __ATOMIC_RELAXED);
+	return shmq_load_relaxed(&shmq_fork_gen);
 }

@@ -99,7 +99,7 @@ int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
 	}
 	r->tail = r->committed = end;
 	r->head_cache = head;
-	r->head = r->released = r->published = head;
+	r->head = r->released = r->returned = head;
 	return 0;
 }
 
@@ -310,18 +310,18 @@ int shmq_ring_release(struct shmq_ring *r)
 	return (int)n;
 }
 
-void shmq_ring_publish(struct shmq_ring *r)
+void shmq_ring_return_space(struct shmq_ring *r)
 {
-	if (r->published == r->released)
+	if (r->returned == r->released)
 		return;
 	if (__builtin_expect(shmq_fault_hook != NULL, 0))
-		shmq_fault_hook(SHMQ_FAULT_PUBLISH);
+		shmq_fault_hook(SHMQ_FAULT_RETURN);
 	/*
 	 * Release: our reads of the records are complete before the
 	 * producer may overwrite them (its acquire load of head).
 	 */
 	shmq_store_release(&r->ctl->head, r->released);
-	r->published = r->released;
+	r->returned = r->released;
 }
 
 void shmq_ring_rewind(struct shmq_ring *r)

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eventcount.h"
+
 #define SHMQ_RING_MIN_CAPACITY 4096u
 #define SHMQ_RING_MAX_CAPACITY (1u << 30)
 #define SHMQ_RING_DEFAULT_CAPACITY (1u << 20)
@@ -34,11 +36,6 @@
 #define SHMQ_REC_MSG 1u
 #define SHMQ_REC_PAD 2u
 
-/* An eventcount on a 32-bit futex word; see wait.h. */
-struct shmq_ec {
-	uint32_t seq;		/* bumped by the waker, slept on by the waiter */
-	uint32_t waiting;	/* set by the waiter before it sleeps */
-};
 
 /* The shared part of a ring: four 128-byte blocks, each with one writer. */
 struct shmq_ring_ctl {
@@ -103,7 +100,7 @@ struct shmq_ring {
 	/* Consumer side. */
 	uint64_t head;		/* just past the last record peeked */
 	uint64_t released;	/* just past the last record released */
-	uint64_t published;	/* the head last stored for the producer */
+	uint64_t returned;	/* the head last stored for the producer */
 	uint32_t npeeked;
 };
 
@@ -166,16 +163,16 @@ int shmq_ring_peek(struct shmq_ring *r, const void **buf, size_t *len);
  */
 int shmq_ring_ready(const struct shmq_ring *r);
 /*
- * Free every peeked record; returns the count.  Publishing is separate:
- * until shmq_ring_publish() the producer cannot reuse the space.
+ * Free every peeked record; returns the count.  Returning the space is
+ * separate: until shmq_ring_return_space() the producer cannot reuse it.
  */
 int shmq_ring_release(struct shmq_ring *r);
-/* Tell the producer what was released, with one release store. */
-void shmq_ring_publish(struct shmq_ring *r);
-/* Bytes released but not yet published. */
-static inline uint64_t shmq_ring_unpublished(const struct shmq_ring *r)
+/* Return the released space to the producer, with one release store. */
+void shmq_ring_return_space(struct shmq_ring *r);
+/* Bytes released but not yet returned to the producer. */
+static inline uint64_t shmq_ring_unreturned(const struct shmq_ring *r)
 {
-	return r->released - r->published;
+	return r->released - r->returned;
 }
 /* Peek again from the first unreleased record. */
 void shmq_ring_rewind(struct shmq_ring *r);
@@ -183,11 +180,11 @@ void shmq_ring_rewind(struct shmq_ring *r);
 /*
  * Fault injection, for the torture test only: if set, called with
  * SHMQ_FAULT_COMMIT after a batch is written and before the store that
- * publishes it, and with SHMQ_FAULT_PUBLISH before the consumer publishes
- * its head.  Hidden (not in the shared library's ABI); one predictable
+ * publishes it, and with SHMQ_FAULT_RETURN before the consumer returns
+ * space (stores its head).  Hidden (not in the shared library's ABI); one predictable
  * branch when unset.
  */
-enum { SHMQ_FAULT_COMMIT = 1, SHMQ_FAULT_PUBLISH = 2 };
+enum { SHMQ_FAULT_COMMIT = 1, SHMQ_FAULT_RETURN = 2 };
 extern void (*shmq_fault_hook)(int where);
 
 /*

@@ -178,66 +178,74 @@ static int split(char *line, char **field)
 	return n;
 }
 
-static int list_proc(struct seg_vec *vec)
+/* Which field of the header line each column is: 0, or -EPROTO. */
+static int find_columns(char *header, int *where)
 {
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
-	char line[1024];
 	char *field[MAX_FIELDS];
-	int where[NCOLS];
-	int i, j, n, err = 0;
+	int i, j, n = split(header, field);
 
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	n = split(line, field);
 	for (i = 0; i < NCOLS; i++) {
 		where[i] = -1;
 		for (j = 0; j < n; j++)
 			if (!strcmp(field[j], col_names[i]))
 				where[i] = j;
 		/* rss and swap are newer than the rest; the rest are required. */
-		if (where[i] < 0 && i != COL_RSS && i != COL_SWAP) {
-			fclose(f);
+		if (where[i] < 0 && i != COL_RSS && i != COL_SWAP)
 			return -EPROTO;
-		}
 	}
+	return 0;
+}
+
+/* One line of /proc/sysvipc/shm: 0, or -1 if it is not one. */
+static int parse_row(char *line, const int *where, struct shmq_seg_info *s)
+{
+	char *field[MAX_FIELDS];
+	long long v[NCOLS];
+	unsigned long perms;
+	int i, n = split(line, field);
+
+	if (where[COL_PERMS] >= n)
+		return -1;
+	for (i = 0; i < NCOLS; i++)
+		v[i] = where[i] >= 0 && where[i] < n ? strtoll(field[where[i]], NULL, 10) : -1;
+	perms = strtoul(field[where[COL_PERMS]], NULL, 8);
+	memset(s, 0, sizeof(*s));
+	s->key = (key_t)v[COL_KEY];
+	s->shmid = (int)v[COL_SHMID];
+	s->mode = perms & 0777;
+	s->removed = !!(perms & SHM_DEST);
+	s->locked = !!(perms & SHM_LOCKED);
+	s->size = (uint64_t)v[COL_SIZE];
+	s->cpid = (pid_t)v[COL_CPID];
+	s->lpid = (pid_t)v[COL_LPID];
+	s->nattch = (uint64_t)v[COL_NATTCH];
+	s->uid = (uid_t)v[COL_UID];
+	s->gid = (gid_t)v[COL_GID];
+	s->cuid = (uid_t)v[COL_CUID];
+	s->cgid = (gid_t)v[COL_CGID];
+	s->atime = v[COL_ATIME];
+	s->dtime = v[COL_DTIME];
+	s->ctime = v[COL_CTIME];
+	s->rss = v[COL_RSS];
+	s->swap = v[COL_SWAP];
+	return 0;
+}
+
+static int list_proc(struct seg_vec *vec)
+{
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	char line[1024];
+	int where[NCOLS];
+	int err;
+
+	if (!f)
+		return -errno;
+	err = fgets(line, sizeof(line), f) ? find_columns(line, where) : -EIO;
 	while (!err && fgets(line, sizeof(line), f)) {
 		struct shmq_seg_info s;
-		long long v[NCOLS];
-		unsigned long perms;
 
-		n = split(line, field);
-		for (i = 0; i < NCOLS; i++) {
-			v[i] = -1;
-			if (where[i] >= 0 && where[i] < n)
-				v[i] = strtoll(field[where[i]], NULL, 10);
-		}
-		if (where[COL_PERMS] >= n)
-			continue;
-		perms = strtoul(field[where[COL_PERMS]], NULL, 8);
-		memset(&s, 0, sizeof(s));
-		s.key = (key_t)v[COL_KEY];
-		s.shmid = (int)v[COL_SHMID];
-		s.mode = perms & 0777;
-		s.removed = !!(perms & SHM_DEST);
-		s.locked = !!(perms & SHM_LOCKED);
-		s.size = (uint64_t)v[COL_SIZE];
-		s.cpid = (pid_t)v[COL_CPID];
-		s.lpid = (pid_t)v[COL_LPID];
-		s.nattch = (uint64_t)v[COL_NATTCH];
-		s.uid = (uid_t)v[COL_UID];
-		s.gid = (gid_t)v[COL_GID];
-		s.cuid = (uid_t)v[COL_CUID];
-		s.cgid = (gid_t)v[COL_CGID];
-		s.atime = v[COL_ATIME];
-		s.dtime = v[COL_DTIME];
-		s.ctime = v[COL_CTIME];
-		s.rss = v[COL_RSS];
-		s.swap = v[COL_SWAP];
-		err = vec_push(vec, &s);
+		if (parse_row(line, where, &s) == 0)
+			err = vec_push(vec, &s);
 	}
 	fclose(f);
 	return err;

@@ -1,20 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wait layer: an eventcount on a 32-bit futex word, and the
- * spin-then-park loop every blocking call uses.
- *
- *   waiter:   key = seq; waiting = 1; full barrier;
- *             if (condition) { waiting = 0; done }
- *             futex_wait(&seq, key, deadline)
- *   notifier: publish (release); full barrier;
- *             if (waiting) { waiting = 0; seq++; futex_wake(&seq) }
- *
- * The two barriers make it a Dekker pair: either the waiter sees the
- * publication, or the notifier sees `waiting` and bumps seq, so the
- * futex_wait either fails at once (seq moved) or is woken.  Without the
- * notifier's barrier the store of the publication can sit in its store
- * buffer while it reads waiting == 0: a lost wakeup.  The futex is never
- * FUTEX_PRIVATE_FLAG: it lives in memory shared between processes.
+ * The wait layer: the spin-then-park loop every blocking call uses, over
+ * an eventcount (eventcount.h) and its way to sleep (struct shmq_wake_ops).
  */
 #ifndef SHMQ_WAIT_H
 #define SHMQ_WAIT_H
@@ -22,9 +9,8 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "atomics.h"
+#include "eventcount.h"
 #include "shmq.h"
-#include "ring.h"
 
 /*
  * How often a parked or spinning waiter checks on its peer: 50 ms, so a
@@ -48,6 +34,7 @@ struct shmq_waiter {
 	 * 885k round trips/s, while 8 B keeps polling at every pause).
 	 */
 	uint32_t pauses;
+	const struct shmq_wake_ops *wake;	/* how to sleep: the futex */
 };
 
 static inline uint32_t shmq_pauses_for(size_t last_len)
@@ -62,19 +49,10 @@ static inline int shmq_stopped(const struct shmq_waiter *w)
 	return w->stop && *w->stop;
 }
 
-void shmq_ec_wake(struct shmq_ec *ec);
-
-/* After publishing: wake the other side if it sleeps, else one load. */
-static inline void shmq_ec_notify(struct shmq_ec *ec)
-{
-	shmq_smp_mb();
-	if (shmq_load_relaxed(&ec->waiting))
-		shmq_ec_wake(ec);
-}
-
 /*
- * The conditions a wait loop watches, each returning > 0 done, 0 keep
- * waiting, < 0 an error to return:
+ * The conditions a wait loop watches, each called with the caller's
+ * context (on its stack: what a wait found travels back in it) and
+ * returning > 0 done, 0 keep waiting, < 0 an error to return:
  *  - poll() looks at the ring alone, the one line the peer publishes on;
  *    it runs on every spin (NULL: ready() does);
  *  - ready() looks at the ring and at everything else that ends a wait
@@ -86,21 +64,16 @@ static inline void shmq_ec_notify(struct shmq_ec *ec)
  * ready() to report.
  */
 struct shmq_wait_ops {
-	int (*ready)(void *arg);
-	void (*check)(void *arg);
-	void *arg;
-	int (*poll)(void *arg);
+	int (*ready)(void *ctx);
+	void (*check)(void *ctx);
+	int (*poll)(void *ctx);
 };
 
 /*
- * Wait until ready, the absolute CLOCK_MONOTONIC @deadline (-ETIMEDOUT),
- * or a signal (-EINTR, only if interruptible).
+ * Wait on @ec until ready(@ctx), the absolute CLOCK_MONOTONIC @deadline
+ * (-ETIMEDOUT), or a signal (-EINTR, only if interruptible).
  */
 int shmq_wait(struct shmq_ec *ec, const struct shmq_waiter *w,
-	      const struct shmq_wait_ops *ops, int64_t deadline);
-
-/* The futex itself: 0 woken or value changed, -ETIMEDOUT, -EINTR. */
-int shmq_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline);
-int shmq_futex_wake(uint32_t *word, int n);
+	      const struct shmq_wait_ops *ops, void *ctx, int64_t deadline);
 
 #endif /* SHMQ_WAIT_H */

@@ -109,7 +109,7 @@ static int receiver(void *arg)
 	if (!q)
 		return 1;
 	__atomic_add_fetch(&rd->ready, 1, __ATOMIC_RELEASE);
-	if (rd->hook_where == SHMQ_FAULT_PUBLISH)
+	if (rd->hook_where == SHMQ_FAULT_RETURN)
 		shmq_fault_hook = hook;
 	while ((r = shmq_recv_timed(q, buf, sizeof(buf), &len, 10000000000LL)) == 0) {
 		if (!t_check(buf, len, salt, rd->received, MAXLEN)) {
@@ -160,7 +160,7 @@ int main(void)
 			rd->hook_where = SHMQ_FAULT_COMMIT;
 			rd->hook_at = 1 + next() % 20000;
 		} else if (kind == KILL_RECEIVER_IN_PUBLISH) {
-			rd->hook_where = SHMQ_FAULT_PUBLISH;
+			rd->hook_where = SHMQ_FAULT_RETURN;
 			rd->hook_at = 1 + next() % 2000;
 		}
 		pid[0] = spawn(sender, NULL);

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 
 #include "chan.h"
-#include "layout.h"
+#include "hub_layout.h"
 #include "wait.h"
 
 #define NCLIENTS 8

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 
 #include "chan.h"
-#include "layout.h"
+#include "hub_layout.h"
 
 #define NCLIENTS 4
 #define SCRIBBLE_MS 400

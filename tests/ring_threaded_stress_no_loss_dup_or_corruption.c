@@ -114,7 +114,7 @@ static void *producer(void *arg)
 	struct shared *sh = arg;
 	struct shmq_ring r;
 	struct side s = { &r, 0 };
-	struct shmq_wait_ops ops = { can_reserve, noop_check, &s, NULL };
+	struct shmq_wait_ops ops = { can_reserve, noop_check, NULL };
 	uint64_t n = 0;
 	int pending = 0;
 
@@ -132,11 +132,11 @@ static void *producer(void *arg)
 			/* Publish what we hold before waiting for room. */
 			if (pending) {
 				shmq_ring_commit(&r);
-				shmq_ec_notify(&sh->ctl->data);
+				shmq_ec_notify(&sh->ctl->data, &shmq_futex_ops);
 				pending = 0;
 			}
 			s.len = len;
-			e = shmq_wait(&sh->ctl->space, &sh->prod_wait, &ops,
+			e = shmq_wait(&sh->ctl->space, &sh->prod_wait, &ops, &s,
 				      tap_now_ns() + 30 * 1000000000LL);
 			if (e)
 				break;
@@ -148,7 +148,7 @@ static void *producer(void *arg)
 		n++;
 		if (++pending >= sh->batch || n == sh->count) {
 			shmq_ring_commit(&r);
-			shmq_ec_notify(&sh->ctl->data);
+			shmq_ec_notify(&sh->ctl->data, &shmq_futex_ops);
 			pending = 0;
 		}
 	}
@@ -162,7 +162,7 @@ static void *consumer(void *arg)
 	struct shared *sh = arg;
 	struct shmq_ring r;
 	struct side s = { &r, 0 };
-	struct shmq_wait_ops ops = { can_peek, noop_check, &s, NULL };
+	struct shmq_wait_ops ops = { can_peek, noop_check, NULL };
 	unsigned char *want = malloc(2048);
 	uint64_t n = 0;
 	int held = 0;
@@ -180,12 +180,12 @@ static void *consumer(void *arg)
 		if (e == -EAGAIN) {
 			if (held) {
 				shmq_ring_release(&r);
-				shmq_ring_publish(&r);
-				shmq_ec_notify(&sh->ctl->space);
+				shmq_ring_return_space(&r);
+				shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops);
 				held = 0;
 			}
 			/* A stuck producer fails the test; it cannot hang it. */
-			e = shmq_wait(&sh->ctl->data, &sh->cons_wait, &ops,
+			e = shmq_wait(&sh->ctl->data, &sh->cons_wait, &ops, &s,
 				      tap_now_ns() + 30 * 1000000000LL);
 			if (e)
 				break;
@@ -199,14 +199,14 @@ static void *consumer(void *arg)
 		n++;
 		if (++held >= sh->batch) {
 			shmq_ring_release(&r);
-			shmq_ring_publish(&r);
-			shmq_ec_notify(&sh->ctl->space);
+			shmq_ring_return_space(&r);
+			shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops);
 			held = 0;
 		}
 	}
 	shmq_ring_release(&r);
-	shmq_ring_publish(&r);
-	shmq_ec_notify(&sh->ctl->space);
+	shmq_ring_return_space(&r);
+	shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops);
 	sh->received = n;
 	free(want);
 	return NULL;
@@ -229,6 +229,7 @@ static void run(const char *what, uint64_t count, uint64_t cap, int policy,
 	shmq_ring_format(sh.ctl, sh.data, cap, UINT64_MAX - cap * 4 + 1);
 	sh.prod_wait.policy = sh.cons_wait.policy = policy;
 	sh.prod_wait.spin_ns = sh.cons_wait.spin_ns = 5000;
+	sh.prod_wait.wake = sh.cons_wait.wake = &shmq_futex_ops;
 	if (!sh.ctl || !sh.data)
 		bail_out("out of memory");
 	pthread_create(&c, NULL, consumer, &sh);

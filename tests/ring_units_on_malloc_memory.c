@@ -55,7 +55,7 @@ static long get(struct mem *m, void *buf, size_t cap)
 	if (len <= cap)
 		memcpy(buf, src, len);
 	shmq_ring_release(&m->c);
-	shmq_ring_publish(&m->c);
+	shmq_ring_return_space(&m->c);
 	return (long)len;
 }
 
@@ -250,8 +250,8 @@ static void test_discard_batch_trim(void)
 	is_int(m.ctl->head, 16, "peeking publishes nothing");
 	is_int(shmq_ring_release(&m.c), 3, "release frees all 3");
 	is_int(m.ctl->head, 16, "  but publishes nothing yet");
-	is_int(shmq_ring_unpublished(&m.c), 48, "  48 bytes wait to be published");
-	shmq_ring_publish(&m.c);
+	is_int(shmq_ring_unreturned(&m.c), 48, "  48 bytes wait to be published");
+	shmq_ring_return_space(&m.c);
 	is_int(m.ctl->head, 16 + 48, "publish moves head past 3 records, one store");
 
 	/* Rewind: peeked but unreleased records are read again. */
@@ -261,7 +261,7 @@ static void test_discard_batch_trim(void)
 	is_int(shmq_ring_peek(&m.c, &src, &len), 0, "after rewind the record is there again");
 	ok(len == 5 && !memcmp(src, "again", 5), "  the same record");
 	shmq_ring_release(&m.c);
-	shmq_ring_publish(&m.c);
+	shmq_ring_return_space(&m.c);
 
 	/* Trim: reserve generously, commit what was written. */
 	shmq_ring_reserve(&m.p, 1000, &d1);

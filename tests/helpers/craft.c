@@ -11,6 +11,7 @@
 
 #include "atomics.h"
 #include "internal.h"
+#include "kind.h"
 #include "layout.h"
 
 int main(int argc, char **argv)

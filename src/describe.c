@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inspection, for tools: what a shmq segment holds, read-only.  What every
+ * kind shares comes from the header; what is a kind's own, from its table.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "kind.h"
+
+/*
+ * A segment still being set up: its header may be half written (even its
+ * creator's pid may still be 0), so only the kernel's facts count, and it
+ * is stale only if the process that created it is proven gone.
+ */
+static void describe_setup(const struct shmq_hdr *h, const struct shmq_hdr *copy,
+			   const struct shmq_seg_info *s, struct shmq_desc *d)
+{
+	d->kind = shmq_kind_find(copy->kind) ? copy->kind : 0;
+	d->creator_uid = s->cuid;
+	d->creator_pid = s->cpid;
+	/* The creator cannot have started after the segment last changed. */
+	d->creator_state = shmq_pid_state(s->cpid, s->ctime);
+	d->stale = shmq_hdr_stale(h, s);
+}
+
+/* Decode a mapped segment whose kernel facts are @s; see shmq_describe(). */
+int shmq_describe_memory(const void *mem, const struct shmq_seg_info *s,
+			 struct shmq_desc *d)
+{
+	const struct shmq_hdr *h = mem;
+	const struct shmq_kind *k;
+	struct shmq_hdr copy;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	if (s->size < SHMQ_HDR_SIZE)
+		return -EPROTO;
+	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
+	d->ready = shmq_load_acquire(&h->state) == SHMQ_STATE_READY;
+	/* Zeroes at INIT may be a creator that has not begun writing. */
+	if (copy.magic != SHMQ_MAGIC)
+		return -EPROTO;
+	d->major = copy.major;
+	d->minor = copy.minor;
+	if (!d->ready) {
+		describe_setup(h, &copy, s, d);
+		return 0;
+	}
+	/* Everything an opener checks: version, checksum, kind, geometry, name. */
+	r = shmq_check_header(&copy, s->size, NULL, s->shmid, NULL, NULL);
+	if (r)
+		return r;
+	k = shmq_kind_find(copy.kind);
+	d->kind = copy.kind;
+	d->creator_uid = copy.creator_uid;
+	d->creator_pid = copy.creator_pid;
+	d->created = copy.created_ns / 1000000000;
+	d->creator_state = shmq_owner_pid_state(shmq_owner((uint32_t)copy.creator_pid,
+							   copy.creator_start, 1));
+	d->persistent = !!(copy.flags & SHMQ_HDR_PERSISTENT);
+	d->addr_kind = (int)copy.addr_kind;
+	memcpy(d->name, copy.name, sizeof(d->name));
+	d->name[sizeof(d->name) - 1] = '\0';
+	d->dev = copy.dev;
+	d->ino = copy.ino;
+	d->proj = (int)copy.proj;
+	d->mode = copy.mode;
+	k->describe(h, &copy, d);
+	d->stale = shmq_hdr_stale(h, s);
+	return 0;
+}
+
+SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
+{
+	struct shmq_seg_info s;
+	void *p;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	r = shmq_seg_stat(shmid, &s);
+	if (r)
+		return r;
+	/* Attach (which shows in its times and last pid) only what may be ours. */
+	if (!shmq_kind_plausible(s.size))
+		return -EPROTO;
+	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
+	if (r)
+		return r;
+	r = shmq_describe_memory(p, &s, d);
+	shmq_seg_detach(p);
+	return r;
+}

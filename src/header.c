@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every kind of segment shares: the header (layout.h).  Its identity
+ * is written once, with a checksum, before the segment is READY; every
+ * opener and every tool checks a private copy of it, never the live bytes;
+ * and whether a segment is a leftover is decided from it and the kernel's
+ * facts alone, whatever its kind.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "kind.h"
+#include "ring.h"
+
+uint64_t shmq_round_capacity(size_t want)
+{
+	uint64_t c = SHMQ_RING_MIN_CAPACITY;
+
+	if (want == 0)
+		return SHMQ_RING_DEFAULT_CAPACITY;
+	if (want > SHMQ_RING_MAX_CAPACITY)
+		return 0;
+	while (c < want)
+		c <<= 1;
+	return c;
+}
+
+void shmq_hdr_init(struct shmq_hdr *h, const struct shmq_addr *a, unsigned mode,
+		   unsigned kind, unsigned flags, uint64_t c0, uint64_t c1,
+		   uint64_t total)
+{
+	struct timespec now;
+
+	h->magic = SHMQ_MAGIC;
+	h->major = SHMQ_LAYOUT_MAJOR;
+	h->minor = SHMQ_LAYOUT_MINOR;
+	h->kind = (uint16_t)kind;
+	h->flags = (uint16_t)flags;
+	h->hdr_size = SHMQ_HDR_SIZE;
+	h->mode = mode;
+	h->cap[0] = c0;
+	h->cap[1] = c1;
+	h->total_size = total;
+	if (getrandom(&h->instance, sizeof(h->instance), GRND_NONBLOCK) != 8)
+		h->instance = (uint64_t)shmq_now_ns() ^ ((uint64_t)getpid() << 32);
+	h->addr_kind = (uint32_t)a->kind;
+	h->proj = (uint32_t)a->proj;
+	h->dev = a->dev;
+	h->ino = a->ino;
+	memcpy(h->name, a->name, sizeof(a->name));
+	h->creator_uid = (uint32_t)geteuid();
+	h->creator_gid = (uint32_t)getegid();
+	h->creator_pid = (int32_t)getpid();
+	h->creator_start = shmq_self_start();
+	clock_gettime(CLOCK_REALTIME, &now);
+	h->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	h->check = shmq_hdr_checksum(h);
+}
+
+/* Only what an opener writes: a valid NAME, or no name at all. */
+static int identity_possible(const struct shmq_hdr *copy)
+{
+	static const char none[sizeof(copy->name)];
+
+	switch (copy->addr_kind) {
+	case SHMQ_ADDR_NAME:
+		return shmq_name_valid(copy->name, sizeof(copy->name));
+	case SHMQ_ADDR_FTOK:
+	case SHMQ_ADDR_KEY:
+		return !memcmp(copy->name, none, sizeof(none));
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Was the segment made for address @a?  A name's key, or an ftok file's,
+ * that holds another address's segment is a collision, never a channel to
+ * use: -EADDRINUSE naming the owner.
+ */
+static int made_for(const struct shmq_hdr *copy, const struct shmq_addr *a,
+		    int shmid, const struct shmq_options *o)
+{
+	char name[sizeof(copy->name)];
+
+	if ((a->kind != SHMQ_ADDR_NAME ||
+	     (copy->addr_kind == SHMQ_ADDR_NAME &&
+	      !strncmp(copy->name, a->name, sizeof(copy->name)))) &&
+	    (a->kind != SHMQ_ADDR_FTOK ||
+	     (copy->addr_kind == SHMQ_ADDR_FTOK && copy->dev == a->dev &&
+	      copy->ino == a->ino && copy->proj == (uint32_t)a->proj)))
+		return 0;
+	memcpy(name, copy->name, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	if (copy->addr_kind == SHMQ_ADDR_NAME)
+		shmq_explain(o, "key 0x%08x collides: its segment (id %d) belongs to "
+			     "the name '%s'", (uint32_t)a->key, shmid, name);
+	else
+		shmq_explain(o, "key 0x%08x collides: its segment (id %d) was made "
+			     "for another address", (uint32_t)a->key, shmid);
+	return -EADDRINUSE;
+}
+
+/*
+ * See kind.h.  The checks come in the order that gives the most useful
+ * error first: not ours, another version, damaged, another kind, then
+ * the geometry, the identity and the address.
+ */
+int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
+		      const struct shmq_addr *a, int shmid,
+		      const struct shmq_options *o, const struct shmq_kind *want)
+{
+	const struct shmq_kind *k = shmq_kind_find(copy->kind);
+
+	if (copy->magic != SHMQ_MAGIC) {
+		shmq_explain(o, "segment id %d is not a shmq segment", shmid);
+		return -EPROTO;
+	}
+	if (copy->major != SHMQ_LAYOUT_MAJOR) {
+		shmq_explain(o, "segment id %d has shmq layout %u.%u; this library "
+			"reads %u.x", shmid, copy->major, copy->minor, SHMQ_LAYOUT_MAJOR);
+		return -EPROTONOSUPPORT;
+	}
+	if (copy->check != shmq_hdr_checksum(copy)) {
+		shmq_explain(o, "segment id %d: the header's checksum is wrong", shmid);
+		return -EBADMSG;
+	}
+	/* A kind we do not know is corrupt, unless a newer layout made it. */
+	if (!k && copy->minor > SHMQ_LAYOUT_MINOR) {
+		shmq_explain(o, "segment id %d is a kind of shmq segment (%u) from "
+			     "layout %u.%u, newer than this library's %u.%u", shmid,
+			     copy->kind, copy->major, copy->minor, SHMQ_LAYOUT_MAJOR,
+			     SHMQ_LAYOUT_MINOR);
+		return -EPROTOTYPE;
+	}
+	if (want && k && k != want) {
+		shmq_explain(o, "segment id %d is a shmq %s, not a %s", shmid,
+			     k->name, want->name);
+		return -EPROTOTYPE;
+	}
+	if (copy->hdr_size != SHMQ_HDR_SIZE || !k ||
+	    shmq_round_capacity(copy->cap[0]) != copy->cap[0] ||
+	    shmq_round_capacity(copy->cap[1]) != copy->cap[1] ||
+	    copy->total_size != k->total_size(copy) ||
+	    copy->total_size > segsz) {
+		shmq_explain(o, "segment id %d: impossible geometry", shmid);
+		return -EBADMSG;
+	}
+	if (!identity_possible(copy)) {
+		shmq_explain(o, "segment id %d: the header names an impossible address",
+			     shmid);
+		return -EBADMSG;
+	}
+	return a ? made_for(copy, a, shmid, o) : 0;
+}
+
+/* A process an endpoint or creator word names is proven gone. */
+int shmq_proven_dead(int pid_state)
+{
+	return pid_state == SHMQ_PID_DEAD || pid_state == SHMQ_PID_ZOMBIE;
+}
+
+int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)
+{
+	struct shmq_hdr copy;
+	uint64_t w0;
+
+	if (shmq_load_acquire(&h->state) != SHMQ_STATE_READY)
+		/* In set-up: the header may be half written; the kernel's word. */
+		return shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime));
+	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
+	if (copy.magic != SHMQ_MAGIC || copy.check != shmq_hdr_checksum(&copy) ||
+	    (copy.flags & SHMQ_HDR_PERSISTENT) || s->removed ||
+	    shmq_load_acquire(&h->ep[1].owner) != 0)
+		return 0;
+	/* A pair nobody joined, or a hub, whose first endpoint is gone. */
+	w0 = shmq_load_acquire(&h->ep[0].owner);
+	return shmq_owner_state(w0) != SHMQ_EP_ATTACHED ||
+	       shmq_proven_dead(shmq_owner_pid_state(w0));
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout of a hub segment: the common header (layout.h), then the
+ * hub's own area.
+ */
+#ifndef SHMQ_HUB_LAYOUT_H
+#define SHMQ_HUB_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventcount.h"
+#include "layout.h"
+
+/*
+ * A hub segment (kind SHMQ_KIND_HUB) starts with the same header: ep[0]
+ * is the server's owner word, ep[1] and the ring blocks are unused, and
+ * cap[] are the capacities of each client's channel ([0] server to
+ * client, [1] client to server).  What follows is the hub's own:
+ *
+ *   4096   the door: an eventcount the server sleeps on, and `asks`
+ *   4224   64 slots of 128 bytes, where clients ask for a channel
+ *
+ * A slot goes: free (client 0) -> a client claims it by compare-and-swap
+ * of its owner word -> the server creates a channel at IPC_PRIVATE and
+ * stores its id, then `offered` (release) -> the client joins the channel
+ * as its endpoint 1, or gives up by storing its word as closed -> the
+ * server frees the slot.  Only clients write `client`, only the server
+ * writes `offered` and `shmid`, except that the server stores the 0 that
+ * frees the slot, once its client is done with it.
+ */
+#define SHMQ_HUB_SLOTS 64
+
+struct shmq_hub_slot {
+	uint64_t client;	/* the asking client's owner word; 0: free */
+	uint32_t offered;	/* futex: 1 once shmid holds the server's answer */
+	int32_t shmid;		/* the client's channel, or -errno: refused */
+	uint8_t pad[SHMQ_LINE - 16];
+};
+
+struct shmq_hub_area {
+	/*
+	 * The server sleeps here for anything to do; every client wakes it
+	 * after each commit and close, and after asking for a slot.
+	 */
+	struct shmq_ec door;
+	uint32_t asks;		/* bumped by a client after claiming a slot */
+	uint8_t pad[SHMQ_LINE - sizeof(struct shmq_ec) - 4];
+	struct shmq_hub_slot slot[SHMQ_HUB_SLOTS];
+};
+
+#define SHMQ_HUB_SIZE ((uint64_t)SHMQ_HDR_SIZE + sizeof(struct shmq_hub_area))
+_Static_assert(sizeof(struct shmq_hub_slot) == SHMQ_LINE, "hub slot layout");
+_Static_assert(offsetof(struct shmq_hub_area, slot) == SHMQ_LINE, "hub door line");
+
+#endif /* SHMQ_HUB_LAYOUT_H */
