@@ -26,7 +26,7 @@ for std in c99 c11 c17; do
 	ok $? "-std=$std -pedantic -Werror"
 	[ -n "$out" ] && diag "$out"
 done
-$cc -std=c99 -pedantic -Iinclude "$tmp/use.c" -o "$tmp/use" $BUILD/libshmq.a -lpthread 2>/dev/null && "$tmp/use"
+$cc -std=c99 -pedantic ${SAN_CFLAGS:-} -Iinclude "$tmp/use.c" -o "$tmp/use" $BUILD/libshmq.a -lpthread 2>/dev/null && "$tmp/use"
 ok $? "  and it links and runs"
 if command -v ${CXX:-c++} >/dev/null 2>&1; then
 	# C++ zero-initialises with {}, where C writes { 0 }.
