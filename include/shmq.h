@@ -165,6 +165,8 @@ const char *shmq_pid_state_name(int state);
  * Lifetime "persistent" (SHMQ_PERSISTENT): the segment stays until removed;
  * a restarted end takes over its dead predecessor's slot and resumes where
  * the shared positions stand (records peeked but not released come again).
+ * A sender there that waits for room goes on waiting while the consumer
+ * is away (never came, closed, abandoned or died): one may come back.
  *
  * Delivery: every message committed before a peer closes or dies is
  * received first; then end of stream (-EPIPE), -ECONNABORTED (the peer
@@ -188,7 +190,9 @@ const char *shmq_pid_state_name(int state);
  * child made by fork(), shmq_close() and shmq_abandon() of an inherited
  * handle only release the child's copy of the mapping and memory, and
  * change nothing the parent or the peer sees; every other call on it is
- * -ECHILD.  A child that wants a channel opens its own.  exec detaches the
+ * -ECHILD.  A child made without fork()'s handlers (_Fork(), the raw
+ * system call) is told apart by its pid in shmq_close() and shmq_abandon()
+ * only.  A child that wants a channel opens its own.  exec detaches the
  * segment and closes the descriptors; the peer then sees this process gone
  * (-ECONNRESET), unless another process still has the segment attached
  * (a child forked earlier), until that one goes too.

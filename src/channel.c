@@ -110,6 +110,9 @@ static int peer_status(struct shmq_side *sd)
 	if (w != peer->owner && !q->persistent &&
 	    (!shmq_owner_same(w, peer->owner) || w == SHMQ_OWNER_SEALED))
 		return poison(q);
+	/* Nobody frees a slot it held: the word was written over. */
+	if (st == SHMQ_EP_FREE && w != peer->owner && shmq_owner_same(w, peer->owner))
+		return poison(q);
 	if (st != SHMQ_EP_FREE && shmq_owner_same(w, peer->owner) &&
 	    shmq_load_relaxed(&ep->poisoned))
 		return -EBADMSG;
@@ -284,13 +287,20 @@ static int send_poll(void *ctx)
 
 /*
  * Can the peer still read what we send?  peer_status(), except that its
- * poison stops us for good too: nothing we send would be read.
+ * poison stops us for good too: nothing we send would be read.  On a
+ * persistent channel a consumer that closed, abandoned or died may come
+ * back and read on, as one that never came may come: only corruption or
+ * the segment's removal ends the wait for room.
  */
 static int send_blocked(struct shmq_side *sd)
 {
 	int r = peer_status(sd);
 
-	return r == -EBADMSG ? poison(sd->q) : r;
+	if (r == -EBADMSG)
+		return poison(sd->q);
+	if (sd->q->persistent && (r == -EPIPE || r == -ECONNABORTED || r == -ECONNRESET))
+		return 0;
+	return r;
 }
 
 static int send_ready(void *ctx)
@@ -617,7 +627,7 @@ void shmq_chan_poll_peer(shmq_t *q)
  */
 static int end_channel(struct shmq *q, unsigned how)
 {
-	if (foreign(q)) {
+	if (q->borrowed ? foreign(q) : shmq_opened_elsewhere(q->gen, q->me)) {
 		if (!q->borrowed)
 			shmq_seg_detach(q->hdr);
 		shmq_chan_free(q);

@@ -213,29 +213,29 @@ enum join {
 
 /*
  * The segment we attached is not READY.  Its creator may still be writing
- * it, or may have died doing so: then remove it, if it is recognisably
- * ours (our magic, or all zeroes at a name's key).
+ * it, or may have died doing so: then remove it (shmq_hdr_setup() says
+ * when it is recognisably ours and untouched since).
  */
 static enum join not_ready(const struct shmq_hdr *h, const struct shmq_seg_info *s,
 			   const struct shmq_addr *a, const struct shmq_options *o,
 			   int *err)
 {
-	uint64_t magic = shmq_load_relaxed(&h->magic);
-	/* The kernel's creator pid, which cannot have started after ctime. */
-	int creator = shmq_pid_state(s->cpid, s->ctime);
-
-	if (magic != SHMQ_MAGIC && magic != 0)
-		goto foreign;
-	if (creator != SHMQ_PID_DEAD && creator != SHMQ_PID_ZOMBIE)
+	switch (shmq_hdr_setup(h, s, a->kind == SHMQ_ADDR_NAME)) {
+	case SHMQ_SETUP_WRITING:
 		return JOIN_SETTING_UP;
-	if (magic == SHMQ_MAGIC || a->kind == SHMQ_ADDR_NAME) {
+	case SHMQ_SETUP_LEFTOVER:
 		shmq_seg_remove(s->shmid);
 		return JOIN_AGAIN_NOW;
+	case SHMQ_SETUP_CORRUPT:
+		shmq_explain(o, "segment id %d: its state word is corrupted (it was in use)",
+			     s->shmid);
+		*err = -EBADMSG;
+		return JOIN_FAILED;
+	default:
+		shmq_explain(o, "segment id %d is not a shmq channel", s->shmid);
+		*err = -EPROTO;
+		return JOIN_FAILED;
 	}
-foreign:
-	shmq_explain(o, "segment id %d is not a shmq channel", s->shmid);
-	*err = -EPROTO;
-	return JOIN_FAILED;
 }
 
 /*
@@ -543,6 +543,15 @@ static enum join open_once(struct shmq *q, const struct shmq_addr *a,
 		return JOIN_FAILED;
 	}
 	how = join_channel(q, a, shmid, o, mode, err);
+	if (how == JOIN_AGAIN_NOW && a->kind == SHMQ_ADDR_ID) {
+		/* An id names one segment: looking again finds the same. */
+		struct shmq_seg_info s;
+
+		*err = shmq_seg_stat(shmid, &s) ? -ENOENT : -EBUSY;
+		shmq_explain(o, *err == -EBUSY ? "segment id %d already has both its ends" :
+			     "no segment with id %d", shmid);
+		how = JOIN_FAILED;
+	}
 	if (how == JOIN_SETTING_UP)
 		*err = shmid;
 	if (how == JOIN_FAILED && q->hdr)
@@ -666,24 +675,49 @@ int shmq_chan_withdraw(shmq_t *q)
 }
 
 /*
+ * Was segment @shmid made by the hub's server (the process and user the
+ * kernel recorded as the hub's creator, @server)?  Anyone who can write
+ * the hub can put an id in a slot; nobody can make the kernel record
+ * another process as a segment's creator.
+ */
+static int made_by_server(int shmid, const struct shmq_seg_info *server)
+{
+	struct shmq_seg_info s;
+
+	return shmq_seg_stat(shmid, &s) == 0 && s.cpid == server->cpid &&
+	       s.cuid == server->cuid;
+}
+
+/*
  * A client joins the channel the server offered, as endpoint 1.  The
  * channel keeps the hub's mapping (@hub_map) for its @door, and detaches
- * it when closed; on failure the caller still owns it.
+ * it when closed; on failure the caller still owns it.  @server: the hub
+ * segment's kernel facts.
  */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
-			 void *hub_map, struct shmq_ec *door, shmq_t **out)
+			 const struct shmq_seg_info *server, void *hub_map,
+			 struct shmq_ec *door, shmq_t **out)
 {
 	struct shmq_addr a = { .kind = SHMQ_ADDR_ID, .key = IPC_PRIVATE, .shmid = shmid };
-	struct shmq *q = shmq_chan_new(o);
+	struct shmq *q;
 	enum join how;
 	int r = 0;
 
+	if (!made_by_server(shmid, server)) {
+		shmq_explain(o, "the hub's slot named segment id %d, which its server "
+			     "did not make", shmid);
+		return -EPROTO;
+	}
+	q = shmq_chan_new(o);
 	if (!q)
 		return -ENOMEM;
 	how = join_channel(q, &a, shmid, o, mode, &r);
 	if (how == JOIN_OK && (q->persistent || q->slot != 1)) {
 		shmq_explain(o, "the hub offered segment id %d, which is not a "
 			     "new pair", shmid);
+		r = -EPROTO;
+	} else if (how == JOIN_OK && !made_by_server(shmid, server)) {
+		shmq_explain(o, "segment id %d changed hands while joining", shmid);
 		r = -EPROTO;
 	} else if (how != JOIN_OK && how != JOIN_FAILED) {
 		shmq_explain(o, "the hub took back its offer (segment id %d)", shmid);

@@ -37,14 +37,17 @@ int shmq_describe_memory(const void *mem, const struct shmq_seg_info *s,
 	memset(d, 0, sizeof(*d));
 	if (s->size < SHMQ_HDR_SIZE)
 		return -EPROTO;
-	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
+	/* State first, with acquire: READY then covers the copy. */
 	d->ready = shmq_load_acquire(&h->state) == SHMQ_STATE_READY;
+	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
 	/* Zeroes at INIT may be a creator that has not begun writing. */
 	if (copy.magic != SHMQ_MAGIC)
 		return -EPROTO;
 	d->major = copy.major;
 	d->minor = copy.minor;
 	if (!d->ready) {
+		if (shmq_hdr_setup(h, s, 0) == SHMQ_SETUP_CORRUPT)
+			return -EBADMSG;
 		describe_setup(h, &copy, s, d);
 		return 0;
 	}

@@ -163,21 +163,80 @@ int shmq_proven_dead(int pid_state)
 	return pid_state == SHMQ_PID_DEAD || pid_state == SHMQ_PID_ZOMBIE;
 }
 
+/*
+ * Has an endpoint been claimed by anyone but the creator, or left?  Then
+ * the segment was READY once, and a state word saying otherwise was
+ * written over.  (Not the rings: a persistent creator that moves to a new
+ * segment formats them at the position its stream had reached.)
+ */
+static int used_since_setup(const struct shmq_hdr *h, const struct shmq_seg_info *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		uint64_t w = shmq_load_acquire(&h->ep[i].owner);
+
+		if (w != 0 && (shmq_owner_state(w) != SHMQ_EP_ATTACHED ||
+			       (pid_t)shmq_owner_pid(w) != s->cpid))
+			return 1;
+	}
+	return 0;
+}
+
+enum shmq_setup shmq_hdr_setup(const struct shmq_hdr *h, const struct shmq_seg_info *s,
+			       int at_name)
+{
+	uint32_t state = shmq_load_acquire(&h->state);
+	uint64_t magic = shmq_load_relaxed(&h->magic);
+
+	if (magic == 0) {
+		/*
+		 * Nothing written yet: ours only at a name's key, at a size
+		 * ours can have.  Its creator attached it at once and died
+		 * (detaching it: the kernel's last pid is the creator's), and
+		 * nobody has it attached now.  A plain segment someone made
+		 * there (shmq create) is not ours.
+		 */
+		if (state != SHMQ_STATE_INIT || !at_name || !shmq_kind_plausible(s->size))
+			return SHMQ_SETUP_FOREIGN;
+		if (!shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)))
+			return SHMQ_SETUP_WRITING;
+		return s->nattch == 0 && s->lpid == s->cpid ? SHMQ_SETUP_LEFTOVER :
+		       SHMQ_SETUP_FOREIGN;
+	}
+	if (magic != SHMQ_MAGIC)
+		return SHMQ_SETUP_FOREIGN;
+	if (state != SHMQ_STATE_INIT || used_since_setup(h, s))
+		return SHMQ_SETUP_CORRUPT;
+	if (!shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)))
+		return SHMQ_SETUP_WRITING;
+	/* Its creator is gone, yet others hold it: it was in use. */
+	return s->nattch == 0 ? SHMQ_SETUP_LEFTOVER : SHMQ_SETUP_CORRUPT;
+}
+
 int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)
 {
 	struct shmq_hdr copy;
-	uint64_t w0;
+	uint64_t w0, w1;
 
 	if (shmq_load_acquire(&h->state) != SHMQ_STATE_READY)
 		/* In set-up: the header may be half written; the kernel's word. */
-		return shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime));
+		return shmq_hdr_setup(h, s, 0) == SHMQ_SETUP_LEFTOVER;
 	memcpy(&copy, h, offsetof(struct shmq_hdr, state));
 	if (copy.magic != SHMQ_MAGIC || copy.check != shmq_hdr_checksum(&copy) ||
-	    (copy.flags & SHMQ_HDR_PERSISTENT) || s->removed ||
-	    shmq_load_acquire(&h->ep[1].owner) != 0)
+	    (copy.flags & SHMQ_HDR_PERSISTENT) || s->removed)
+		return 0;
+	w0 = shmq_load_acquire(&h->ep[0].owner);
+	w1 = shmq_load_acquire(&h->ep[1].owner);
+	/*
+	 * Sealed: its creator gave up waiting and removes it next; still
+	 * here, the creator died in between.  Nobody can use it either way.
+	 */
+	if (w1 == SHMQ_OWNER_SEALED)
+		return 1;
+	if (w1 != 0)
 		return 0;
 	/* A pair nobody joined, or a hub, whose first endpoint is gone. */
-	w0 = shmq_load_acquire(&h->ep[0].owner);
 	return shmq_owner_state(w0) != SHMQ_EP_ATTACHED ||
 	       shmq_proven_dead(shmq_owner_pid_state(w0));
 }

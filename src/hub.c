@@ -488,7 +488,7 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 
 	if (!h)
 		return -EINVAL;
-	if (shmq_forked_since(h->gen)) {
+	if (shmq_opened_elsewhere(h->gen, h->me)) {
 		free_forked(h);
 		return 0;
 	}
@@ -643,9 +643,10 @@ static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_slot *sl,
  * server is watched (a pidfd, held while asking) from the start, so that
  * a server that dies, even one left a zombie, is never waited for.
  */
-static int ask(void *p, const struct shmq_options *o, unsigned mode,
+static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 	       int64_t deadline, shmq_t **out)
 {
+	struct shmq_seg_info hub;
 	struct shmq_hdr *hdr = p;
 	struct shmq_hub_area *area =
 		(struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
@@ -655,6 +656,9 @@ static int ask(void *p, const struct shmq_options *o, unsigned mode,
 	struct shmq_peer server;
 	int r;
 
+	r = shmq_seg_stat(shmid, &hub);
+	if (r)
+		return r;
 	shmq_peer_init(&server);
 	r = shmq_peer_watch(&server, shmq_load_acquire(&hdr->ep[0].owner));
 	if (r) {
@@ -671,7 +675,7 @@ static int ask(void *p, const struct shmq_options *o, unsigned mode,
 	r = wait_for_offer(hdr, sl, &server, o, deadline);
 	shmq_peer_forget(&server);
 	if (r >= 0)
-		r = shmq_chan_take_offer(r, o, mode, p, &area->door, out);
+		r = shmq_chan_take_offer(r, o, mode, &hub, p, &area->door, out);
 	if (r == 0)
 		return 0;
 	/* Done with the slot: the server frees it (and withdraws any offer). */
@@ -691,7 +695,7 @@ int shmq_hub_connect(const struct shmq_addr *a, const struct shmq_options *o,
 		if (r == 0) {
 			r = attach_hub(a, shmid, o, mode, &p);
 			if (r == 0) {
-				r = ask(p, o, mode, deadline, out);
+				r = ask(p, shmid, o, mode, deadline, out);
 				if (r)
 					shmq_seg_detach(p);
 				return r;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <time.h>
 #include "atomics.h"
 #include "shmq.h"
@@ -64,6 +65,7 @@ int shmq_seg_list_from(int use_proc, struct shmq_seg_info **list,
 /* peer.c: facts about processes, from /proc/PID/stat */
 struct shmq_proc {
 	char state;		/* the kernel's letter: R S D T t Z X I ... */
+	long threads;		/* how many it has */
 	uint64_t start;		/* start time, clock ticks after boot */
 };
 int shmq_proc_read(pid_t pid, struct shmq_proc *p);
@@ -123,6 +125,16 @@ static inline int shmq_forked_since(unsigned gen)
 	return __builtin_expect(shmq_load_relaxed(&shmq_fork_gen) != gen, 0);
 }
 
+/*
+ * The same, also for a child made without fork()'s handlers (_Fork(), the
+ * raw system call), at the cost of a getpid(): for closing, not for every
+ * call.  @me: the owner word the handle was opened with.
+ */
+static inline int shmq_opened_elsewhere(unsigned gen, uint64_t me)
+{
+	return shmq_forked_since(gen) || (uint64_t)getpid() != ((me >> 2) & 0x3fffff);
+}
+
 /* channel_open.c, for the fuzzer: the checks of an opener, on plain memory. */
 int shmq_attach_memory(void *mem, size_t size, int slot, shmq_t **out);
 /* describe.c, for the fuzzer: inspection of plain memory. */
@@ -171,9 +183,13 @@ int shmq_chan_offer(const struct shmq_options *o, uid_t client_uid, shmq_t **out
 int shmq_chan_joined(shmq_t *q);
 /* Take an offer back: 0 (freed), or 1 if the client joined just before. */
 int shmq_chan_withdraw(shmq_t *q);
-/* The client's side: join the offered channel, ringing @door on commits. */
+/*
+ * The client's side: join the offered channel, ringing @door on commits,
+ * if the hub's creator (@server, the hub segment's kernel facts) made it.
+ */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
-			 void *hub_map, struct shmq_ec *door, shmq_t **out);
+			 const struct shmq_seg_info *server, void *hub_map,
+			 struct shmq_ec *door, shmq_t **out);
 /* Spinning: a record to receive (or a poison)?  One load. */
 int shmq_chan_has_record(shmq_t *q);
 /* Would a receive return at once: a record, an end, an error? */

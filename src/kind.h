@@ -75,4 +75,20 @@ int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
  */
 int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s);
 
+/* What a segment that is not READY is (shmq_hdr_setup). */
+enum shmq_setup {
+	SHMQ_SETUP_WRITING,	/* its creator lives: it is still being set up */
+	SHMQ_SETUP_LEFTOVER,	/* its creator died setting it up: remove it */
+	SHMQ_SETUP_CORRUPT,	/* it was READY once: the state word was written over */
+	SHMQ_SETUP_FOREIGN,	/* not a shmq segment */
+};
+/*
+ * Classify a segment @h whose state is not READY; @at_name: it sits at a
+ * NAME's key, where a segment of all zeroes may be a creator that has not
+ * begun writing.  The kernel's record of the creator (@s) counts, not the
+ * header, which may be half written.
+ */
+enum shmq_setup shmq_hdr_setup(const struct shmq_hdr *h, const struct shmq_seg_info *s,
+			       int at_name);
+
 #endif /* SHMQ_KIND_H */

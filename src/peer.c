@@ -33,7 +33,10 @@
 #define SYS_pidfd_open 434
 #endif
 
-/* Parse the text of /proc/PID/stat: field 3 is the state, 22 the start. */
+/*
+ * Parse the text of /proc/PID/stat: field 3 is the state, 20 the number
+ * of threads, 22 the start.
+ */
 static int parse_stat(char *buf, struct shmq_proc *p)
 {
 	char *s = strrchr(buf, ')'), *save = NULL, *tok;
@@ -47,6 +50,8 @@ static int parse_stat(char *buf, struct shmq_proc *p)
 		field++;
 		if (field == 3)
 			p->state = tok[0];
+		if (field == 20)
+			p->threads = strtol(tok, NULL, 10);
 		if (field == 22) {
 			p->start = strtoull(tok, NULL, 10);
 			return 0;
@@ -117,13 +122,17 @@ int64_t shmq_boot_time(void)
 	return t;
 }
 
-static int state_of(char c)
+/*
+ * A process whose first thread exited (pthread_exit() in main) shows 'Z'
+ * while its other threads run: it is a zombie only once it has no other.
+ */
+static int state_of(const struct shmq_proc *p)
 {
-	switch (c) {
+	switch (p->state) {
 	case 'Z':
 	case 'X':
 	case 'x':
-		return SHMQ_PID_ZOMBIE;
+		return p->threads > 1 ? SHMQ_PID_ALIVE : SHMQ_PID_ZOMBIE;
 	case 'T':
 	case 't':
 		return SHMQ_PID_STOPPED;
@@ -158,7 +167,7 @@ SHMQ_API int shmq_pid_state(pid_t pid, int64_t not_after)
 		    boot + (int64_t)(p.start / (uint64_t)hz) > not_after + 1)
 			return SHMQ_PID_DEAD;
 	}
-	return state_of(p.state);
+	return state_of(&p);
 }
 
 SHMQ_API const char *shmq_pid_state_name(int state)
@@ -215,7 +224,7 @@ int shmq_owner_pid_state(uint64_t owner)
 		return SHMQ_PID_DEAD;
 	if (r)
 		return unknown_unless_gone(pid);
-	return same_process(owner, &p) ? state_of(p.state) : SHMQ_PID_DEAD;
+	return same_process(owner, &p) ? state_of(&p) : SHMQ_PID_DEAD;
 }
 
 int shmq_owner_alive(uint64_t owner)
@@ -250,7 +259,7 @@ int shmq_owner_uid(uint64_t owner, uid_t *uid)
 	r = fd < 0 ? -errno : read_stat_fd(fd, &p);
 	if (fd >= 0)
 		close(fd);
-	if (r == 0 && (!same_process(owner, &p) || state_of(p.state) == SHMQ_PID_ZOMBIE))
+	if (r == 0 && (!same_process(owner, &p) || state_of(&p) == SHMQ_PID_ZOMBIE))
 		r = -ESRCH;
 	if (r == 0) {
 		fd = openat(dir, "status", O_RDONLY | O_CLOEXEC);
@@ -315,7 +324,7 @@ static void latch_dead(struct shmq_peer *p)
 static void judge(struct shmq_peer *p, uint64_t owner, int r, const struct shmq_proc *st)
 {
 	if (r == -ESRCH || (r == 0 && (!same_process(owner, st) ||
-				       state_of(st->state) == SHMQ_PID_ZOMBIE)))
+				       state_of(st) == SHMQ_PID_ZOMBIE)))
 		latch_dead(p);
 }
 
@@ -401,7 +410,7 @@ int shmq_peer_looks_alive(const struct shmq_peer *p)
 		struct shmq_proc st;
 		int r = read_stat_fd(p->fd, &st);
 
-		if (r == -ESRCH || (r == 0 && state_of(st.state) == SHMQ_PID_ZOMBIE))
+		if (r == -ESRCH || (r == 0 && state_of(&st) == SHMQ_PID_ZOMBIE))
 			return 0;
 		return 1;
 	}

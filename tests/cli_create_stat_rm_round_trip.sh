@@ -55,6 +55,16 @@ like "$out" "$name-missing: no such segment" "  reports the missing one"
 $SHMQ stat "$name-a" >/dev/null 2>&1; is "$?" 1 "  a was removed"
 $SHMQ stat "$name-b" >/dev/null 2>&1; is "$?" 1 "  b was removed, past the failure"
 
+# A plain segment made at a name's key is the user's, not a channel: a
+# channel opener refuses it and leaves it alone.
+$SHMQ create "$name-plain" --size 64K >/dev/null
+out=$($SHMQ recv "$name-plain" --timeout 300ms 2>&1); st=$?
+is "$st" 1 "recv on a name that shmq create made: exit 1"
+like "$out" "segment id [0-9]* is not a shmq channel" "  it is not a channel"
+$SHMQ stat "$name-plain" >/dev/null 2>&1
+is "$?" 0 "  and it is still there"
+$SHMQ rm "$name-plain" >/dev/null
+
 # Permission denied, as another user.
 runas=$BUILD/helpers/runas
 if [ "$(id -u)" = 0 ]; then

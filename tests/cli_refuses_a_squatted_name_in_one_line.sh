@@ -20,13 +20,15 @@ like "$err" "(--trust-uid)" "  and how to accept it deliberately"
 err=$($SHMQ send "$name" --trust-uid 65534 --timeout 1s hi 2>&1 >/dev/null); st=$?
 is "$st" 1 "trusting uid 65534 alone: still refused"
 like "$err" "mode 0666) is not a shmq segment" "  because it is not a shmq segment (its mode says less)"
-# Trusted, a zeroed segment at a name's key whose creator is gone is what a
-# shmq creator that died while setting up leaves: it is replaced.
+# Trusted, it is still a plain segment that shmq did not make (shmq create
+# never attaches it; a shmq creator that died setting up attached it
+# first): it is refused, and left alone.
 err=$($SHMQ recv "$name" --trust-uid 65534 --mode 0666 --timeout 300ms 2>&1)
-like "$err" "no peer arrived" \
-	"trusting the uid and the mode: the leftover is replaced by a new channel"
+like "$err" "segment id [0-9]* is not a shmq channel" \
+	"trusting the uid and the mode: a plain segment is still not a channel"
 $SHMQ stat "$name" >/dev/null 2>&1
-is "$?" 1 "  which is removed when nobody comes: nothing is left"
+is "$?" 0 "  and it is left where it was"
+$SHMQ rm "$name" >/dev/null
 
 # The same for a hub: neither its server nor its clients use a squatted key.
 $runas 65534 $SHMQ create "$name" --size 12416 --mode 0666 >/dev/null
