@@ -32,4 +32,10 @@ long=$(for f in src/*.c; do
 		{ prev = $0 }' "$f"
 done)
 is "$long" "" "no function over 60 lines without a reason above it"
+# The map of files in docs/design.md (section 3) names every file.
+missing=$(for f in src/*.c src/*.h; do
+	b=$(basename "$f")
+	grep -q "\`\(src/\)\{0,1\}$b\`" docs/design.md || echo "$f"
+done)
+is "$missing" "" "docs/design.md's map of files names every library file"
 done_testing
