@@ -222,6 +222,7 @@ static enum join not_ready(const struct shmq_hdr *h, const struct shmq_seg_info 
 {
 	switch (shmq_hdr_setup(h, s, a->kind == SHMQ_ADDR_NAME)) {
 	case SHMQ_SETUP_WRITING:
+	case SHMQ_SETUP_READY:	/* look again, shortly */
 		return JOIN_SETTING_UP;
 	case SHMQ_SETUP_LEFTOVER:
 		shmq_seg_remove(s->shmid);

@@ -188,30 +188,38 @@ enum shmq_setup shmq_hdr_setup(const struct shmq_hdr *h, const struct shmq_seg_i
 {
 	uint32_t state = shmq_load_acquire(&h->state);
 	uint64_t magic = shmq_load_relaxed(&h->magic);
+	int used;
 
+	/* Its creator finished since the caller looked. */
+	if (state == SHMQ_STATE_READY)
+		return SHMQ_SETUP_READY;
 	if (magic == 0) {
 		/*
 		 * Nothing written yet: ours only at a name's key, at a size
 		 * ours can have.  Its creator attached it at once and died
-		 * (detaching it: the kernel's last pid is the creator's), and
-		 * nobody has it attached now.  A plain segment someone made
-		 * there (shmq create) is not ours.
+		 * (detaching it: the kernel's last pid is the creator's).  A
+		 * plain segment someone made there (shmq create) is not ours.
+		 * Another opener looking at it now: look again shortly.
 		 */
 		if (state != SHMQ_STATE_INIT || !at_name || !shmq_kind_plausible(s->size))
 			return SHMQ_SETUP_FOREIGN;
-		if (!shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)))
+		if (!shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)) || s->nattch)
 			return SHMQ_SETUP_WRITING;
-		return s->nattch == 0 && s->lpid == s->cpid ? SHMQ_SETUP_LEFTOVER :
-		       SHMQ_SETUP_FOREIGN;
+		return s->lpid == s->cpid ? SHMQ_SETUP_LEFTOVER : SHMQ_SETUP_FOREIGN;
 	}
 	if (magic != SHMQ_MAGIC)
 		return SHMQ_SETUP_FOREIGN;
-	if (state != SHMQ_STATE_INIT || used_since_setup(h, s))
+	used = state != SHMQ_STATE_INIT || used_since_setup(h, s);
+	/*
+	 * An endpoint claimed by a joiner after the creator finished: then
+	 * READY shows now (the joiner saw it before claiming).
+	 */
+	if (used && shmq_load_acquire(&h->state) == SHMQ_STATE_READY)
+		return SHMQ_SETUP_READY;
+	if (used)
 		return SHMQ_SETUP_CORRUPT;
-	if (!shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)))
-		return SHMQ_SETUP_WRITING;
-	/* Its creator is gone, yet others hold it: it was in use. */
-	return s->nattch == 0 ? SHMQ_SETUP_LEFTOVER : SHMQ_SETUP_CORRUPT;
+	return shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)) ? SHMQ_SETUP_LEFTOVER :
+	       SHMQ_SETUP_WRITING;
 }
 
 int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)

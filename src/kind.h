@@ -81,6 +81,7 @@ enum shmq_setup {
 	SHMQ_SETUP_LEFTOVER,	/* its creator died setting it up: remove it */
 	SHMQ_SETUP_CORRUPT,	/* it was READY once: the state word was written over */
 	SHMQ_SETUP_FOREIGN,	/* not a shmq segment */
+	SHMQ_SETUP_READY,	/* READY after all: its creator just finished */
 };
 /*
  * Classify a segment @h whose state is not READY; @at_name: it sits at a
