@@ -45,6 +45,7 @@ static void save(const char *dir, const char *what, shmq_t *q)
 	f = fopen(path, "wb");
 	if (!f || p == (void *)-1 || fwrite(p, 1, 4096 + 2 * CAP, f) != 4096 + 2 * CAP) {
 		fprintf(stderr, "make_corpus: cannot write %s\n", path);
+		shmctl(i.shmid, IPC_RMID, NULL);	/* persistent: leave nothing */
 		exit(1);
 	}
 	fclose(f);

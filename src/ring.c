@@ -49,7 +49,7 @@ decode(const struct shmq_ring *r, uint64_t pos, uint64_t w)
 
 	if (w == 0)
 		return 0;
-	if ((w >> 40) != shmq_rec_check(pos))
+	if ((w >> 40) != shmq_rec_check(pos, w & 0xffffffffffull))
 		return -EBADMSG;
 	if (type == SHMQ_REC_PAD)
 		return len == r->cap - off - 8 ? (int64_t)(r->cap - off) : -EBADMSG;

@@ -115,14 +115,26 @@ static inline uint64_t shmq_rec_size(uint64_t len)
 	return 8 + ((len + 7) & ~(uint64_t)7);
 }
 
-static inline uint64_t shmq_rec_check(uint64_t pos)
+/*
+ * A record header is one word: a 24-bit check, the type (8 bits) and the
+ * length (32).  The check is a hash of the record's position and of the
+ * other 40 bits, so that a header moved to another position, or with any
+ * one bit of its type or length changed, never passes for a record (an
+ * odd multiplier moves the top 24 bits of the product for every one-bit
+ * change below them); a random word passes one time in 2^24, and must
+ * then still be a plausible record.  @low: the type and length, as they
+ * sit in the word's low 40 bits.
+ */
+static inline uint64_t shmq_rec_check(uint64_t pos, uint64_t low)
 {
-	return (pos >> 3) & 0xffffff;
+	return (((pos >> 3) ^ (low << 21)) * 0x9e3779b97f4a7c15ull) >> 40;
 }
 
 static inline uint64_t shmq_rec_word(uint64_t pos, uint32_t type, uint64_t len)
 {
-	return shmq_rec_check(pos) << 40 | (uint64_t)type << 32 | len;
+	uint64_t low = (uint64_t)type << 32 | len;
+
+	return shmq_rec_check(pos, low) << 40 | low;
 }
 
 /*

@@ -337,6 +337,31 @@ static void test_corruption(void)
 			 "a record running past the end");
 	corrupt_and_peek(shmq_rec_word(80, SHMQ_REC_PAD, 8), "padding that does not reach the end");
 	corrupt_and_peek(0xffffffffffffffffull, "all ones");
+	corrupt_and_peek(shmq_rec_word(80, SHMQ_REC_MSG, 2) ^ 1, "a length one more (it fits)");
+	corrupt_and_peek(shmq_rec_word(80, SHMQ_REC_MSG, 2) ^ 2, "a length one less");
+
+	/*
+	 * Every one-bit change of a header, at positions all over the range
+	 * (the wrap of 2^64 included), for lengths and types a producer
+	 * writes: the check catches it, whatever the rest would say.
+	 */
+	{
+		uint64_t seed = 7, pos, w, bad = 0, tried = 0;
+		int i, b;
+
+		for (i = 0; i < 20000; i++) {
+			uint32_t type = i & 1 ? SHMQ_REC_PAD : SHMQ_REC_MSG;
+
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			pos = (i < 10 ? (uint64_t)0 - 8 * (uint64_t)(i + 1) : seed) & ~(uint64_t)7;
+			w = shmq_rec_word(pos, type, (seed >> 13) % (1u << (i % 32)));
+			for (b = 0; b < 64; b++, tried++)
+				bad += (w ^ (uint64_t)1 << b) >> 40 ==
+				       shmq_rec_check(pos, (w ^ (uint64_t)1 << b) & 0xffffffffffull);
+		}
+		is_int(bad, 0, "every one-bit change of %llu headers is caught by the check",
+		       (unsigned long long)tried / 64);
+	}
 
 	/* Two pads in a row. */
 	setup(&m, 4096, 4096 - 16);
