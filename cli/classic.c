@@ -82,6 +82,7 @@ struct classic {
 	void *mem;
 	int made_segment;	/* ours to remove if we give up */
 	int made_file;		/* the ftok path: ours to remove, and no one else's */
+	char file[SHMQ_ADDR_PATH_MAX];	/* that path, as made */
 };
 
 /*
@@ -103,7 +104,30 @@ static void make_path(const char *text, struct classic *c)
 	if (fd >= 0) {
 		close(fd);
 		c->made_file = 1;
+		memcpy(c->file, path, n + 1);
 	}
+}
+
+/*
+ * A segment we did not make is the recipe's only if it has the recipe's
+ * size: anything else (a shmq channel, someone's data) is not written.
+ */
+static int not_classic(const char *text, int shmid)
+{
+	struct shmq_seg_info s;
+	int r = shmq_seg_stat(shmid, &s);
+
+	if (r) {
+		fail("%s: %s", text, shmq_strerror(r));
+		return 1;
+	}
+	if (s.size != CLASSIC_SIZE) {
+		fail("%s: the segment there (id:%d, %llu bytes) is not the classic recipe's "
+		     "%d-byte segment; it is left alone", text, shmid,
+		     (unsigned long long)s.size, CLASSIC_SIZE);
+		return 1;
+	}
+	return 0;
 }
 
 /* Attach the classic segment at @text, making it (and its path) if need be. */
@@ -126,6 +150,8 @@ static int classic_attach(const char *text, struct classic *c)
 			goto fail;
 		}
 	}
+	if (!c->made_segment && not_classic(text, c->shmid))
+		goto fail;
 	c->mem = shmat(c->shmid, NULL, 0);
 	if (c->mem != (void *)-1)
 		return 0;
@@ -134,7 +160,7 @@ static int classic_attach(const char *text, struct classic *c)
 		shmctl(c->shmid, IPC_RMID, NULL);
 fail:
 	if (c->made_file)
-		unlink(c->a.path);
+		unlink(c->file);
 	return -1;
 }
 
@@ -145,7 +171,7 @@ static void classic_detach(struct classic *c, int remove)
 		shmctl(c->shmid, IPC_RMID, NULL);
 	shmdt(c->mem);
 	if (c->made_file)
-		unlink(c->a.path);
+		unlink(c->file);
 }
 
 int classic_pong(const char *text, int64_t timeout_ns, int verbose)

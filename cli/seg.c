@@ -84,6 +84,9 @@ static const char *endpoint_words(const struct shmq_desc_endpoint *e, char *buf,
 	case SHMQ_PEER_ABANDONED:
 		snprintf(buf, size, "abandoned by pid %d", (int)e->pid);
 		break;
+	case SHMQ_PEER_SEALED:
+		snprintf(buf, size, "sealed: its creator gave up waiting");
+		break;
 	default:
 		snprintf(buf, size, "free");
 	}
@@ -123,10 +126,12 @@ static void json_desc(struct json *j, const struct shmq_desc *d, int r)
 	json_close(j, ']');
 	json_open(j, "endpoints", '[');
 	for (i = 0; i < 2; i++) {
-		static const char *const st[] = { "free", "attached", "closed", "abandoned" };
+		static const char *const st[] = { "free", "attached", "closed", "abandoned",
+						  "free", "sealed" };
+		unsigned e = (unsigned)d->ep[i].state;
 
 		json_open(j, NULL, '{');
-		json_str(j, "state", st[d->ep[i].state & 3]);
+		json_str(j, "state", st[e < 6 ? e : 0]);
 		json_int(j, "pid", d->ep[i].pid);
 		if (d->ep[i].state == SHMQ_PEER_ATTACHED)
 			json_str(j, "process", shmq_pid_state_name(d->ep[i].pid_state));
@@ -428,7 +433,7 @@ static int run_stat(int argc, char **argv)
 /*
  * A classic recipe's leftover: 20 bytes, nobody attached, its creator
  * proven gone, and nothing in it but what the protocol writes ("ping",
- * "pong", "end" over one of them, or nothing yet).  Only such a segment is
+ * "pong", or "end" over one of them).  All zeroes could be anyone's.  Only such a segment is
  * attached to look (read-only), so others' segments stay untouched.
  */
 static int classic_leftover(const struct shmq_seg_info *s)
@@ -449,8 +454,7 @@ static int classic_leftover(const struct shmq_seg_info *s)
 	shmq_seg_detach(p);
 	if (memcmp(b + 4, zero, sizeof(zero)))
 		return 0;
-	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 3) ||
-	       !memcmp(b, zero, 4);
+	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 3);
 }
 
 static int run_clean(int argc, char **argv)
@@ -504,6 +508,41 @@ static int run_clean(int argc, char **argv)
 	return failed;
 }
 
+/*
+ * A name's key (or an ftok key) can hold the channel of another name or
+ * file: a collision, as an opener refuses it.  Removing it by this
+ * address would remove someone else's channel: refuse, and say how to
+ * remove it if that is what is meant.
+ */
+static int made_for_another(const struct shmq_addr *a, int shmid, const char *text)
+{
+	struct shmq_desc d;
+	char buf[4 * SHMQ_NAME_MAX + 8];
+
+	if ((a->kind != SHMQ_ADDR_NAME && a->kind != SHMQ_ADDR_FTOK) ||
+	    shmq_describe(shmid, &d) != 0 || !d.ready)
+		return 0;
+	if (d.addr_kind == SHMQ_ADDR_NAME && (a->kind != SHMQ_ADDR_NAME ||
+					      strcmp(d.name, a->name) != 0)) {
+		fail("%s: the segment at its key (id:%d) is the channel of the name '%s'; "
+		     "rm id:%d removes it", text, shmid, shown(d.name, buf, sizeof(buf)), shmid);
+		return 1;
+	}
+	if (d.addr_kind == SHMQ_ADDR_FTOK && (a->kind != SHMQ_ADDR_FTOK || d.dev != a->dev ||
+					      d.ino != a->ino || d.proj != a->proj)) {
+		fail("%s: the segment at its key (id:%d) was made for another file; "
+		     "rm id:%d removes it", text, shmid, shmid);
+		return 1;
+	}
+	if (d.addr_kind != a->kind && d.addr_kind != SHMQ_ADDR_NAME &&
+	    d.addr_kind != SHMQ_ADDR_FTOK && a->kind == SHMQ_ADDR_NAME) {
+		fail("%s: the segment at its key (id:%d) was made for another address; "
+		     "rm id:%d removes it", text, shmid, shmid);
+		return 1;
+	}
+	return 0;
+}
+
 static int remove_one(const char *text, int force)
 {
 	struct shmq_seg_info s;
@@ -529,6 +568,8 @@ static int remove_one(const char *text, int force)
 		return fail("%s: in use by %llu attachment(s); --force removes it "
 			    "anyway (attached processes keep their mapping)", text,
 			    (unsigned long long)s.nattch);
+	if (r == 0 && made_for_another(&a, shmid, text))
+		return 1;
 	{
 		int known = r == 0;	/* what stat said, if it could say */
 

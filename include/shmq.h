@@ -316,6 +316,8 @@ enum shmq_peer_state {
 	SHMQ_PEER_CLOSED = 2,	/* closed cleanly: end of stream */
 	SHMQ_PEER_ABANDONED = 3,	/* closed without end of stream */
 	SHMQ_PEER_DEAD = 4,	/* died without closing */
+	SHMQ_PEER_SEALED = 5,	/* shmq_describe() only: a pair's creator gave
+				 * up waiting; nobody may join it any more */
 };
 
 struct shmq_info {

@@ -763,8 +763,10 @@ static void channel_describe(const struct shmq_hdr *h, const struct shmq_hdr *co
 
 		d->capacity[i] = copy->cap[i];
 		d->queued[i] = queued <= copy->cap[i] ? queued : copy->cap[i];
-		if (w == SHMQ_OWNER_SEALED)
+		if (w == SHMQ_OWNER_SEALED) {
+			d->ep[i].state = SHMQ_PEER_SEALED;
 			continue;
+		}
 		d->ep[i].state = peer_state_of(w, 0);
 		d->ep[i].pid = (pid_t)shmq_owner_pid(w);
 		if (d->ep[i].state == SHMQ_PEER_ATTACHED)

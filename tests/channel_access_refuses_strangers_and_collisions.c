@@ -274,7 +274,7 @@ static void collisions(void)
 	p.flags = SHMQ_PERSISTENT;
 
 	if (!find_collision(n1, n2)) {
-		skip(2, "no colliding names found");
+		skip(3, "no colliding names found");
 	} else {
 		shmq_addr_parse(n1, &a);
 		if (shmq_seg_open(&a, &id) == 0)
@@ -287,8 +287,17 @@ static void collisions(void)
 		diag("  %s", err);
 		if (q) {
 			struct shmq_info i;
+			struct shmq_seg_info si;
+			char cmd[256];
 
 			shmq_info(q, &i);
+			/* shmq rm of the second name: not the first's channel either. */
+			snprintf(cmd, sizeof(cmd), "%s rm %s 2>/dev/null",
+				 getenv("SHMQ") ? getenv("SHMQ") : "build/shmq", n2);
+			r = system(cmd);
+			ok(WIFEXITED(r) && WEXITSTATUS(r) == 1 &&
+			   shmq_seg_stat(i.shmid, &si) == 0 && !si.removed,
+			   "shmq rm %s refuses to remove the channel of %s", n2, n1);
 			shmq_close(q);
 			shmq_seg_remove(i.shmid);
 		}

@@ -213,6 +213,7 @@ static void sealed_leftover(void)
 	__atomic_store_n(&h->ep[1].owner, SHMQ_OWNER_SEALED, __ATOMIC_SEQ_CST);
 	shmdt(h);
 	ok(shmq_describe(id, &d) == 0 && d.stale, "  so is one it had sealed: shmq clean may remove it");
+	is_int(d.ep[1].state, SHMQ_PEER_SEALED, "  whose second end is described as sealed");
 	shmctl(id, IPC_RMID, NULL);
 }
 

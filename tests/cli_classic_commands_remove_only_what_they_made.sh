@@ -63,15 +63,33 @@ is "$st$pst" "00" "  the next pong ignores that stale 'end' and answers (exit 0,
 like "$out" "^5 round trips" "  all 5 rounds"
 is "$(keyof "$tmp/shared" | grep -c .)" 0 "  and removes the segment at the real 'end', as the recipe says"
 
-# clean: a dead classic leftover goes, a live one and others stay.
+# clean: a dead classic leftover goes (one that holds what the protocol
+# writes: a ping that gave up left its "end"); 20 zero bytes, a live one
+# and others stay.
 echo y > "$tmp/left"
 $SHMQ create "ftok:$tmp/left:42" --size 20 --mode 0644 > /dev/null
+$T $SHMQ ping --classic -q --timeout 100ms "ftok:$tmp/left:42" > /dev/null 2>&1
 $SHMQ create "ftok:$tmp/left:43" --size 21 > /dev/null
+$SHMQ create "ftok:$tmp/left:44" --size 20 > /dev/null
 out=$($SHMQ clean --dry-run)
 like "$out" "would remove id:.*classic ping-pong" "clean --dry-run names a dead classic leftover"
 out=$($SHMQ clean)
 like "$out" "removed id:.*classic ping-pong" "clean removes it"
 is "$(keyof "$tmp/left" | grep -c .)" 0 "  it is gone"
 $SHMQ stat "ftok:$tmp/left:43" > /dev/null 2>&1; is "$?" 0 "  a 21-byte segment is left alone"
-$SHMQ rm "ftok:$tmp/left:43"
+$SHMQ stat "ftok:$tmp/left:44" > /dev/null 2>&1; is "$?" 0 "  so is a 20-byte one of zeroes: it could be anyone's"
+$SHMQ rm "ftok:$tmp/left:43" "ftok:$tmp/left:44"
+
+# A segment at the address that is not the recipe's 20 bytes is refused,
+# not written; an address that does not parse leaves no file behind.
+$SHMQ create "ftok:$tmp/left:45" --size 4K > /dev/null
+out=$($T $SHMQ ping --classic -q --timeout 200ms "ftok:$tmp/left:45" 2>&1); st=$?
+is "$st" 1 "ping --classic on a 4 KiB segment: exit 1"
+like "$out" "not the classic recipe's 20-byte segment" "  saying why"
+out=$($T $SHMQ pong --classic --timeout 200ms "ftok:$tmp/left:45" 2>&1); st=$?
+is "$st" 1 "pong --classic on it: exit 1 too"
+is "$($SHMQ stat "ftok:$tmp/left:45" --json | grep -c '"nattch": *0')" 1 "  and nobody attached it"
+$SHMQ rm "ftok:$tmp/left:45"
+$T $SHMQ ping --classic -q --timeout 200ms "ftok:$tmp/new:999" > /dev/null 2>&1
+ok $([ ! -e "$tmp/new" ]; echo $?) "ping --classic of an address with a bad project id leaves no file"
 done_testing
