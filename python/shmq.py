@@ -17,7 +17,11 @@ usual OSError subclasses: TimeoutError, BlockingIOError (try_ calls),
 ConnectionResetError (the peer died), ConnectionAbortedError (it gave up),
 PermissionError (a segment we do not trust).  The end of the stream is
 shmq.EndOfStream, an EOFError.  Blocking calls wait in short slices, so
-Ctrl-C raises KeyboardInterrupt promptly, and nothing is lost.
+Ctrl-C raises KeyboardInterrupt promptly.  A message the library had
+already received when the exception came is kept, and the next recv (or
+try_recv) returns it: none is lost.  A send interrupted that way may have
+committed its message just before: it was sent, and sending it again
+sends it twice.
 
 The library is found through $SHMQ_LIBRARY, then next to this file
 (../build/libshmq.so in the source tree), then the system's library path.
@@ -34,6 +38,7 @@ WAIT_HYBRID, WAIT_SPIN, WAIT_BLOCK = 0, 1, 2
 _PERSISTENT, _INTERRUPTIBLE = 0x1, 0x2
 _ENDPOINT0, _ENDPOINT1 = 0x8, 0x10
 _SLICE_NS = 100_000_000  # how often a blocked call lets Python see signals
+_NO_MESSAGE = ctypes.c_size_t(-1).value  # the length slot holds no message
 
 
 class EndOfStream(EOFError):
@@ -184,6 +189,9 @@ class Channel:
         info = _Info()
         _info(self._q, ctypes.byref(info))
         self._buf = ctypes.create_string_buffer(max(int(info.max_recv), 1))
+        # The library writes a received message's length here; until Python
+        # has taken the message, it is pending (see _take).
+        self._len = ctypes.c_size_t(_NO_MESSAGE)
         self.address = address
         self._hub = hub             # a hub server's client: the hub closes it
 
@@ -212,20 +220,32 @@ class Channel:
 
     def recv(self, timeout=None):
         """The next message as bytes.  EndOfStream when the peer closed."""
-        n = ctypes.c_size_t()
-        self._wait(lambda ns: _recv_timed(self._check(), self._buf, len(self._buf),
-                                          ctypes.byref(n), ns), timeout, "recv")
-        return ctypes.string_at(self._buf, n.value)
+        if self._len.value == _NO_MESSAGE:
+            self._wait(self._recv_into_buf, timeout, "recv")
+        return self._take()
 
     def try_recv(self):
         """The next message if one is there now, else None."""
-        n = ctypes.c_size_t()
-        r = _recv_timed(self._check(), self._buf, len(self._buf), ctypes.byref(n), 0)
-        if r == -_errno.EAGAIN:
-            return None
-        if r:
-            raise _error(r, "recv")
-        return ctypes.string_at(self._buf, n.value)
+        if self._len.value == _NO_MESSAGE:
+            r = self._recv_into_buf(0)
+            if r == -_errno.EAGAIN:
+                return None
+            if r:
+                raise _error(r, "recv")
+        return self._take()
+
+    def _recv_into_buf(self, ns):
+        # The length slot is written only with a message (the buffer holds
+        # the largest one, so -EMSGSIZE cannot happen).
+        return _recv_timed(self._check(), self._buf, len(self._buf),
+                           ctypes.byref(self._len), ns)
+
+    def _take(self):
+        # An exception (KeyboardInterrupt) may land between any two steps;
+        # the message stays pending until the slot is emptied, last.
+        data = ctypes.string_at(self._buf, self._len.value)
+        self._len.value = _NO_MESSAGE
+        return data
 
     def __iter__(self):
         """Every message until the end of the stream."""

@@ -129,6 +129,63 @@ with shmq.open(name, timeout=10) as ch:
     ok(ch.recv(timeout=5) == b"llits", "the channel works after it")
 os.waitpid(pid, 0)
 
+# Signals landing anywhere in a stream of receives (a handler that raises,
+# as Ctrl-C's does): every message still arrives once, in order.  A message
+# the library handed over just as the exception came is kept for the next
+# recv.
+class Interrupted(Exception):
+    pass
+
+
+def raise_interrupted(signum, frame):
+    raise Interrupted()
+
+
+COUNT = 20000
+pid = os.fork()
+if pid == 0:
+    try:
+        with shmq.open(name, timeout=10) as ch:
+            for i in range(COUNT):
+                ch.send(b"%d" % i)
+    finally:
+        os._exit(0)
+old_handler = signal.signal(signal.SIGUSR1, raise_interrupted)
+stop, go = threading.Event(), threading.Event()
+
+
+def pester():
+    go.wait()
+    while not stop.is_set():
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.0002)
+
+
+got, interrupts = [], 0
+with shmq.open(name, timeout=10) as ch:
+    pesterer = threading.Thread(target=pester)
+    pesterer.start()
+    go.set()
+    while True:
+        try:
+            got.append(ch.recv(timeout=10))
+        except Interrupted:
+            interrupts += 1
+        except shmq.EndOfStream:
+            break
+    stop.set()
+    while pesterer.is_alive():
+        try:
+            pesterer.join()
+        except Interrupted:
+            pass
+signal.signal(signal.SIGUSR1, old_handler)
+os.waitpid(pid, 0)
+missing = COUNT - len(got)
+ok(got == [b"%d" % i for i in range(COUNT)],
+   "%d signals raised in a stream of %d receives: every message once, in order "
+   "(%d missing)" % (interrupts, COUNT, missing))
+
 # The command-line tools on the other end.
 p = subprocess.Popen([SHMQ, "recv", name, "--timeout", "10s"], stdout=subprocess.PIPE)
 with shmq.open(name, timeout=10) as ch:

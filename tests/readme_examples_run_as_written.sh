@@ -13,6 +13,9 @@ bin=$(cd "$BUILD" && pwd)
 tmp=$(mktemp -d /tmp/shmq-readme.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 head -c 1048576 /dev/urandom > "$tmp/big.bin"
+# The README's lines that run from the source tree find its parts here.
+ln -s "$root/python" "$root/examples" "$tmp/"
+ln -s "$root/$BUILD" "$tmp/build"
 export PATH="$bin:$PATH"
 T="timeout -k 5 60"
 
@@ -34,6 +37,11 @@ run_block() {
 		case "$cmd" in
 		make\ demo) ;;
 		*shmq\ *) ;;
+		*python3\ *)
+			if ! command -v python3 >/dev/null || [ -n "${SAN_CFLAGS:-}" ]; then
+				skip "line $n needs python3 and a library it can load"
+				continue
+			fi ;;
 		*) diag "line $n not a shmq example: $cmd"; continue ;;
 		esac
 		case "$note" in
