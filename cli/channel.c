@@ -103,6 +103,9 @@ void chan_options(const struct chan_opts *co, struct shmq_options *o,
 	/* The role fixes the side: every sender feeds what receivers read. */
 	if (co->persistent && co->role)
 		o->flags |= co->role == ROLE_SENDER ? SHMQ_ENDPOINT0 : SHMQ_ENDPOINT1;
+	/* A pair: two senders (or two pings) never meet; the second waits its turn. */
+	else if (co->role)
+		o->flags |= co->role == ROLE_SENDER ? SHMQ_SENDER : SHMQ_RECEIVER;
 	o->send_capacity = o->recv_capacity = co->capacity;
 	if (co->timeout_ns >= 0)
 		o->open_timeout_ms = co->timeout_ns / 1000000 ? co->timeout_ns / 1000000 : 1;

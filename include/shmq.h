@@ -218,6 +218,16 @@ enum shmq_wait_mode {
  */
 #define SHMQ_ENDPOINT0 0x8u
 #define SHMQ_ENDPOINT1 0x10u
+/*
+ * A pair's roles: an end that sends (a producer, a client) or receives (a
+ * consumer, a server).  Two ends of the same role never pair: one that
+ * finds another of its role waiting at the address waits in line, until
+ * that one has its peer and the address is free again (or its open
+ * deadline).  Ends without a role pair with anyone.  Persistent channels
+ * fix sides with SHMQ_ENDPOINT0/1 instead; hub clients need neither.
+ */
+#define SHMQ_SENDER 0x20u
+#define SHMQ_RECEIVER 0x40u
 
 #define SHMQ_DEFAULT_CAPACITY (1u << 20)
 #define SHMQ_MIN_CAPACITY 4096u

@@ -37,6 +37,7 @@ __all__ = ["open", "connect", "Channel", "Hub", "EndOfStream", "version"]
 WAIT_HYBRID, WAIT_SPIN, WAIT_BLOCK = 0, 1, 2
 _PERSISTENT, _INTERRUPTIBLE = 0x1, 0x2
 _ENDPOINT0, _ENDPOINT1 = 0x8, 0x10
+_ROLES = {None: 0, "sender": 0x20, "receiver": 0x40}
 _SLICE_NS = 100_000_000  # how often a blocked call lets Python see signals
 _NO_MESSAGE = ctypes.c_size_t(-1).value  # the length slot holds no message
 
@@ -321,7 +322,7 @@ class Channel:
 
 
 def _options(*, capacity=0, send_capacity=0, recv_capacity=0, mode=0o600,
-             persistent=False, endpoint=None, wait="hybrid", spin_us=0,
+             persistent=False, endpoint=None, role=None, wait="hybrid", spin_us=0,
              trust_uids=()):
     """The C options, a buffer for the reason of a failure, and what must
     stay alive as long as the options are used."""
@@ -332,6 +333,9 @@ def _options(*, capacity=0, send_capacity=0, recv_capacity=0, mode=0o600,
     opts.flags = _INTERRUPTIBLE | (_PERSISTENT if persistent else 0)
     if endpoint is not None:
         opts.flags |= _ENDPOINT1 if endpoint else _ENDPOINT0
+    if role not in _ROLES:
+        raise ValueError("role must be 'sender', 'receiver' or None")
+    opts.flags |= _ROLES[role]
     opts.wait = {"hybrid": WAIT_HYBRID, "spin": WAIT_SPIN, "block": WAIT_BLOCK}[wait]
     opts.spin_ns = int(spin_us * 1000)
     arr = None

@@ -19,6 +19,7 @@
 #include "kind.h"
 
 #define RETRY_SLEEP_NS 1000000	/* between open attempts that must wait */
+#define IN_LINE_SLEEP_NS 10000000	/* between looks while waiting in line */
 
 static void prefault(void *p, size_t len)
 {
@@ -82,6 +83,11 @@ static int new_segment(const struct shmq_addr *a, const struct shmq_options *o,
 	return r;
 }
 
+static uint32_t role_of(const struct shmq_options *o)
+{
+	return o ? o->flags & (SHMQ_SENDER | SHMQ_RECEIVER) : 0;
+}
+
 static int create_channel(struct shmq *q, const struct shmq_addr *a,
 			  const struct shmq_options *o, unsigned mode)
 {
@@ -113,6 +119,8 @@ static int create_channel(struct shmq *q, const struct shmq_addr *a,
 	 */
 	q->slot = q->persistent && (o->flags & SHMQ_ENDPOINT1) ? 1 : 0;
 	h->ep[q->slot].owner = q->me;
+	if (!q->persistent && a->key != IPC_PRIVATE)	/* not a hub's offer */
+		h->ep[0].role = role_of(o);
 	/*
 	 * Last, with release: an opener that reads READY with acquire sees
 	 * every field above.
@@ -204,6 +212,7 @@ enum join {
 	JOIN_OK,
 	JOIN_FAILED,		/* with an -errno, explained */
 	JOIN_SETTING_UP,	/* its live creator is still writing it */
+	JOIN_IN_LINE,		/* a creator of our role holds it: wait our turn */
 	JOIN_AGAIN_NOW,		/* removed, finished with, or lost a race */
 	JOIN_OTHER_KIND,	/* another kind, which shmq_open() takes its way */
 };
@@ -268,6 +277,9 @@ static enum join claim_pair(struct shmq *q, const struct shmq_options *o, int *e
 	}
 	if (!shmq_peer_alive(&q->watch[0]))
 		goto finished;	/* the creator died before anyone joined */
+	/* READY (acquire) covers the creator's role. */
+	if (role_of(o) && shmq_load_relaxed(&h->ep[0].role) == role_of(o))
+		return JOIN_IN_LINE;
 	if (!shmq_cas(&h->ep[1].owner, 0, q->me))
 		return JOIN_AGAIN_NOW;	/* someone joined (or it was sealed) first */
 	shmq_seg_remove(q->shmid);
@@ -567,7 +579,7 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 	struct shmq *q;
 	unsigned mode;
 	int64_t deadline, setup_since = 0;
-	int r, setup_id = -1;
+	int r, setup_id = -1, in_line = 0;
 	enum join how;
 
 	*out = NULL;
@@ -579,7 +591,9 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 		return -ENOMEM;
 	for (;;) {
 		if (shmq_now_ns() >= deadline) {
-			shmq_explain(o, "no peer arrived in time");
+			shmq_explain(o, in_line ? "another %s held the address, waiting for "
+				     "its peer, until the deadline" : "no peer arrived in time",
+				     role_of(o) == SHMQ_SENDER ? "sender" : "receiver");
 			r = -ETIMEDOUT;
 			break;
 		}
@@ -590,6 +604,12 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 		how = open_once(q, &a, o, mode, deadline, &r);
 		if (how == JOIN_AGAIN_NOW)
 			continue;
+		in_line = how == JOIN_IN_LINE;
+		if (in_line) {
+			/* Rare and patient: a look every 10 ms costs next to nothing. */
+			shmq_sleep_ns(IN_LINE_SLEEP_NS);
+			continue;
+		}
 		if (how == JOIN_SETTING_UP) {
 			r = still_setting_up(r, &setup_id, &setup_since, o);
 			if (r)

@@ -70,7 +70,8 @@ static inline int shmq_owner_same(uint64_t a, uint64_t b) { return (a >> 2) == (
 struct shmq_endpoint {
 	uint64_t owner;
 	uint32_t poisoned;	/* nonzero: the holder saw -EBADMSG */
-	uint8_t pad[SHMQ_LINE - 12];
+	uint32_t role;		/* a pair's creator: SHMQ_SENDER, _RECEIVER or 0 */
+	uint8_t pad[SHMQ_LINE - 16];
 };
 
 struct shmq_hdr {

@@ -84,6 +84,20 @@ like "$out" "no peer arrived within 0.2 s" "  says no peer arrived"
 $SHMQ stat "$q" >/dev/null 2>&1
 is "$?" 1 "  and leaves no segment"
 
+# Two senders, then two receivers: the senders do not pair with each other
+# (each would send into nothing); each receiver gets one sender's lines.
+q=$(tname twosenders)
+$T $SHMQ send "$q" a1 a2 &
+$T $SHMQ send "$q" b1 b2 &
+sleep 0.3
+r1=$($T $SHMQ recv "$q"); r2=$($T $SHMQ recv "$q")
+wait
+is "$(printf '%s\n%s\n' "$r1" "$r2" | sort | tr '\n' ' ')" "a1 a2 b1 b2 " \
+	"two sends, then two recvs: every line arrives"
+ok $([ "$r1" = "a1
+a2" ] || [ "$r1" = "b1
+b2" ]; echo $?) "  each receiver gets one sender's lines"
+
 # A message longer than the channel takes.
 q=$(tname toolong)
 head -c 5000 /dev/zero | tr '\0' x > "$tmp/long"
