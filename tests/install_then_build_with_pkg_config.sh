@@ -71,4 +71,9 @@ needed=$(readelf -d "$dest/prog" | grep -c 'NEEDED.*libshmq.so.0')
 is "$needed" 1 "the program depends on libshmq.so.0"
 out=$("$dest/opt/shmq/bin/shmq" --version); st=$?
 is "$st" 0 "the installed shmq runs"
+# make uninstall takes away exactly what install put there.
+rm -f "$dest/prog" "$dest/prog.c"
+make -s --no-print-directory uninstall BUILD="$BUILD" DESTDIR="$dest" PREFIX=/opt/shmq >/dev/null 2>&1
+is "$?" 0 "make uninstall DESTDIR=... PREFIX=/opt/shmq"
+is "$(find "$dest" -type f -o -type l | sed "s|^$dest||")" "" "  leaves no file of it"
 done_testing
