@@ -94,6 +94,17 @@ int chan_option(struct chan_opts *co, int c, const char *arg)
 	return 0;
 }
 
+void classic_takes_no_channel_options(const struct chan_opts *co)
+{
+	const char *opt = co->wait_opt ? co->wait_opt : co->capacity ? "--capacity" :
+			  co->persistent ? "--persistent" : co->ntrust ? "--trust-uid" :
+			  co->mode ? "--mode" : co->connect ? "--connect" : NULL;
+
+	if (opt)
+		usage_error("--classic and %s do not mix: the classic recipe has its own "
+			    "20-byte segment and no channel", opt);
+}
+
 void chan_options(const struct chan_opts *co, struct shmq_options *o,
 		  char *err, size_t errsize)
 {

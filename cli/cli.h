@@ -122,6 +122,8 @@ struct chan_opts {
 	{ "mode", required_argument, NULL, 0x107 }, \
 	{ "connect", no_argument, NULL, 0x108 }
 int chan_option(struct chan_opts *co, int c, const char *arg);
+/* --classic with a channel option (all but --timeout): a usage error. */
+void classic_takes_no_channel_options(const struct chan_opts *co);
 #define CHAN_OPTS_HELP \
 	"      --spin          never sleep while waiting (lowest latency)\n" \
 	"      --block         sleep at once while waiting (lowest CPU)\n" \

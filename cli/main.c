@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shmq: the command.  Dispatch, help and version; each command lives in its own file. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,10 +108,32 @@ static void main_help(FILE *f)
 		addr_help);
 }
 
+/*
+ * At exit: what was printed must have been written.  A full disk or
+ * >/dev/full: one line and exit 1, never a silent success with the
+ * output lost.  A closed pipe: 141, as everywhere in the CLI.
+ */
+static void check_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int err = errno;
+
+	if (!bad)
+		return;
+	/* The reader went away: quietly, as SIGPIPE would have (it is ignored). */
+	if (err == EPIPE)
+		_exit(128 + SIGPIPE);
+	fprintf(stderr, "shmq: %s%scannot write to standard output: %s\n",
+		cli_cmd ? cli_cmd : "", cli_cmd ? ": " : "", strerror(err ? err : EIO));
+	_exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *c;
 	int i;
+
+	atexit(check_stdout);
 
 	if (argc < 2) {
 		fprintf(stderr, "Usage: shmq COMMAND [ARGS]; try 'shmq --help'\n");

@@ -283,6 +283,10 @@ static int run_pong(int argc, char **argv)
 	}
 	if (optind + 1 < argc || (!classic && optind == argc))
 		usage_error("takes one address");
+	if (classic && hub)
+		usage_error("--classic and --hub do not mix: the classic recipe has one client");
+	if (classic)
+		classic_takes_no_channel_options(&co);
 	addr = optind < argc ? argv[optind] : CLASSIC_DEFAULT;
 	catch_signals();
 	if (classic)
@@ -369,6 +373,8 @@ static int run_ping(int argc, char **argv)
 	}
 	if (optind + 1 < argc || (!classic && optind == argc))
 		usage_error("takes one address");
+	if (classic)
+		classic_takes_no_channel_options(&co);
 	addr = optind < argc ? argv[optind] : CLASSIC_DEFAULT;
 	catch_signals();
 	if (classic) {

@@ -184,6 +184,8 @@ static int run_send(int argc, char **argv)
 		usage_error("needs an address");
 	if (raw && optind + 1 < argc)
 		usage_error("--raw sends stdin, not arguments");
+	if (raw && delim == '\0')
+		usage_error("-0 and --raw contradict each other: --raw sends the bytes as they are");
 	catch_signals();
 	memset(&s, 0, sizeof(s));
 	s.addr = argv[optind];

@@ -36,9 +36,25 @@ check_usage "create without --size" create x
 check_usage "create with a bad size" create x --size lots
 check_usage "create with a bad mode" create x --size 4K --mode 0999
 check_usage "create by id" create id:5 --size 4K
+check_usage "send -0 --raw" send -0 --raw x
+check_usage "pong --classic --hub" pong --classic --hub
+check_usage "ping --classic --capacity" ping --classic --capacity 4K
+check_usage "pong --classic --persistent" pong --classic --persistent
+check_usage "ping --classic --spin" ping --classic --spin
 
 out=$($SHMQ stat 'no such:thing' 2>&1); st=$?
 is "$st" 1 "an invalid address is a failure: exit 1"
 like "$out" "expected NAME, ftok:PATH:PROJ" "  the message lists the valid forms"
 is "$(printf '%s\n' "$out" | grep -o "no such:thing" | wc -l | tr -d ' ')" 1 "  and names the address once"
+
+# Output that cannot be written is a failure, said once, never a silent 0.
+if [ -w /dev/full ]; then
+	for args in "--help" "ls" "ping --help" "--version"; do
+		out=$($SHMQ $args 2>&1 >/dev/full); st=$?
+		is "$st" 1 "shmq $args >/dev/full: exit 1"
+		like "$out" "cannot write to standard output: No space left on device" "  saying why"
+	done
+else
+	skip "no /dev/full"
+fi
 done_testing
