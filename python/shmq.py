@@ -160,7 +160,14 @@ def _now_ns():
 
 
 class Channel:
-    """One end of a shmq channel.  Use shmq.open() to make one."""
+    """One end of a shmq channel.  Use shmq.open() to make one.
+
+    Options (all keywords, as the C library's): timeout (s to wait for the
+    peer; None: forever), capacity / send_capacity / recv_capacity (bytes),
+    mode (0o600), persistent, endpoint (0 or 1, for persistent channels),
+    role ("sender" or "receiver": two ends of one role never pair; the
+    second waits its turn), wait ("hybrid", "spin", "block"), spin_us,
+    trust_uids (uids whose segments are accepted)."""
 
     def __init__(self, address, *, connect=False, timeout=None, **options):
         opts, why, keep = _options(**options)
@@ -182,7 +189,8 @@ class Channel:
             self._q = None
             detail = why.value.decode(errors="replace")
             if r == -_errno.ETIMEDOUT:
-                raise TimeoutError(_errno.ETIMEDOUT, "%s: no peer arrived" % address)
+                raise TimeoutError(_errno.ETIMEDOUT, "%s: %s" % (
+                    address, detail or "no peer arrived"))
             raise OSError(-r, "%s: %s" % (address, detail or _strerror(r).decode()))
         self._setup(address)
 

@@ -199,6 +199,29 @@ with shmq.open(name, timeout=10) as ch:
 p.wait(timeout=10)
 ok(got == [b"alpha", b"beta"] and p.returncode == 0, "shmq send, Python iterates to the end")
 
+# Roles: a second sender waits its turn, and its deadline says why.
+pid = os.fork()
+if pid == 0:
+    try:
+        with shmq.open(name, role="sender", timeout=5) as ch:
+            ch.send(b"first")
+    finally:
+        os._exit(0)
+time.sleep(0.2)
+try:
+    shmq.open(name, role="sender", timeout=0.3)
+    ok(False, "a second sender does not pair with the first")
+except TimeoutError as e:
+    ok("another sender" in str(e), "a second sender waits in line until its deadline: %s" % e)
+with shmq.open(name, role="receiver", timeout=5) as ch:
+    ok(ch.recv(timeout=5) == b"first", "  the receiver meets the first sender")
+os.waitpid(pid, 0)
+try:
+    shmq.open(name, role="boss")
+    ok(False, "an unknown role is refused")
+except ValueError:
+    ok(True, "an unknown role is refused (ValueError)")
+
 # Addresses.
 try:
     shmq.open("not an address", timeout=1)
