@@ -704,9 +704,17 @@ int shmq_chan_withdraw(shmq_t *q)
 static int made_by_server(int shmid, const struct shmq_seg_info *server)
 {
 	struct shmq_seg_info s;
+	int st;
 
-	return shmq_seg_stat(shmid, &s) == 0 && s.cpid == server->cpid &&
-	       s.cuid == server->cuid;
+	if (shmq_seg_stat(shmid, &s) || s.cpid != server->cpid || s.cuid != server->cuid)
+		return 0;
+	/*
+	 * The pid alone can be reused once the server died: the process at
+	 * it now must be the one that made the hub, started before the hub's
+	 * last change (a reused pid starts later).
+	 */
+	st = shmq_pid_state(server->cpid, server->ctime);
+	return st != SHMQ_PID_DEAD && st != SHMQ_PID_ZOMBIE;
 }
 
 /*

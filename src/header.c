@@ -218,8 +218,15 @@ enum shmq_setup shmq_hdr_setup(const struct shmq_hdr *h, const struct shmq_seg_i
 		return SHMQ_SETUP_READY;
 	if (used)
 		return SHMQ_SETUP_CORRUPT;
-	return shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)) ? SHMQ_SETUP_LEFTOVER :
-	       SHMQ_SETUP_WRITING;
+	/*
+	 * A dead creator's, unless someone has it attached: another opener
+	 * about to remove it (look again shortly), or a process that holds
+	 * it, which makes it no leftover (and the caller's wait for set-up
+	 * ends at its limit).
+	 */
+	if (!shmq_proven_dead(shmq_pid_state(s->cpid, s->ctime)) || s->nattch)
+		return SHMQ_SETUP_WRITING;
+	return SHMQ_SETUP_LEFTOVER;
 }
 
 int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)

@@ -3,7 +3,8 @@
  *
  * 1. A channel caught in set-up (our magic written, the creator's pid not
  *    yet) by a live creator is not stale, and `shmq clean` leaves it; the
- *    same segment whose creator has died is stale, and clean removes it.
+ *    same segment whose creator has died is stale, and clean removes it;
+ *    unless another process holds it attached: then it is no leftover.
  * 2. A cleaner running the whole time (describe, then remove what is
  *    stale, as `shmq clean` does) while 300 pairs meet: every pair meets.
  */
@@ -118,6 +119,37 @@ int main(void)
 	   "the same, whose creator died: stale");
 	is_int(run_clean(), 0, "  shmq clean runs");
 	ok(shmq_seg_stat(id, &s) != 0 || s.removed, "  and removes it");
+
+	/* 1b. A dead creator's half-made channel that someone holds attached. */
+	name = tap_name("setup-held");
+	c = spawn(made_and_died, (void *)name);
+	wait_child(c, 5000);
+	{
+		struct shmq_options o = { 0 };
+		struct shmq_addr a;
+		shmq_t *q;
+		pid_t holder;
+
+		shmq_addr_parse(name, &a);
+		id = shmq_seg_open(&a, &id) == 0 ? id : -1;
+		holder = fork();
+		if (holder == 0) {
+			if (shmat(id, NULL, SHM_RDONLY) == (void *)-1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		usleep(100000);
+		ok(id >= 0 && shmq_describe(id, &d) == 0 && !d.stale,
+		   "the same, held attached by another process: not stale");
+		o.open_timeout_ms = 4000;
+		ok(shmq_open(name, &o, &q) != 0, "  an opener does not take it for a leftover");
+		ok(shmq_seg_stat(id, &s) == 0 && !s.removed, "  nor removes it");
+		kill(holder, SIGKILL);
+		wait_child(holder, 5000);
+		ok(shmq_describe(id, &d) == 0 && d.stale, "  once nobody holds it, it is stale");
+		shmq_seg_remove(id);
+	}
 
 	/* 2. */
 	c = spawn(cleaner, NULL);

@@ -22,12 +22,15 @@
  *    it sends arrives, then its close.
  * 8. A hub's slot given a channel that the hub's server did not make (a
  *    forger with write access to the hub): the client refuses it.
+ * 9. The same by a process that got the dead server's pid (and wrote
+ *    itself into the hub as its server): refused too, by start time.
  */
 #include <pthread.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 
 #include "chan.h"
+#include "internal.h"
 #include "layout.h"
 #include "hub_layout.h"
 
@@ -450,6 +453,100 @@ static void forged_offer(void)
 	shmctl(hub, IPC_RMID, NULL);
 }
 
+/* Fork until the child has pid @want (root: via ns_last_pid); -1 if not. */
+static pid_t fork_as(pid_t want, int (*fn)(void *), void *arg)
+{
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		pid_t c;
+
+		if (!f || fprintf(f, "%d", (int)want - 1) < 0 || fclose(f))
+			return -1;
+		c = spawn(fn, arg);
+		if (c == want)
+			return c;
+		kill(c, SIGKILL);
+		wait_child(c, 5000);
+	}
+	return -1;
+}
+
+struct forger {
+	struct shmq_hdr *hub;
+	const char *fake;
+};
+
+/* The dead server's pid, reused: claim to be the server, make a pair. */
+static int forge(void *arg)
+{
+	struct forger *f = arg;
+	struct shmq_proc me;
+
+	if (shmq_proc_read(getpid(), &me))
+		return 1;
+	__atomic_store_n(&f->hub->ep[0].owner, shmq_owner((uint32_t)getpid(), me.start,
+							  SHMQ_EP_ATTACHED), __ATOMIC_SEQ_CST);
+	return create_pair((void *)f->fake);
+}
+
+static void reused_server_pid(void)
+{
+	int *res = shared_page(4096);
+	struct forger f;
+	struct shmq_hub_area *area;
+	pid_t server, client, forger;
+	int hub, fake, i, s = -1;
+	int64_t until;
+
+	if (geteuid() != 0) {
+		skip(2, "reusing a pid on purpose needs root (ns_last_pid)");
+		return;
+	}
+	addr = tap_name("reused");
+	f.fake = tap_name("reused-pair");
+	server = spawn(serve, NULL);
+	hub = id_at(addr);
+	/* The kernel's times are in seconds: a pid reused later is told apart. */
+	usleep(2200000);
+	kill(server, SIGKILL);
+	wait_child(server, 5000);
+	f.hub = attach_id(hub);
+	area = (struct shmq_hub_area *)((unsigned char *)f.hub + SHMQ_HDR_SIZE);
+	forger = fork_as(server, forge, &f);
+	if (forger < 0) {
+		skip(2, "could not get pid %d again", (int)server);
+		shmdt(f.hub);
+		shmctl(hub, IPC_RMID, NULL);
+		return;
+	}
+	fake = id_at(f.fake);
+	*res = 1;
+	client = spawn(ask_hub, res);
+	until = tap_now_ns() + 5000000000LL;
+	while (s < 0 && tap_now_ns() < until) {
+		for (i = 0; i < SHMQ_HUB_SLOTS; i++)
+			if (__atomic_load_n(&area->slot[i].client, __ATOMIC_ACQUIRE))
+				s = i;
+		usleep(1000);
+	}
+	ok(s >= 0 && fake >= 0, "the hub's server died; a process with its pid claims its place");
+	if (s >= 0 && fake >= 0) {
+		area->slot[s].shmid = fake;
+		__atomic_store_n(&area->slot[s].offered, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &area->slot[s].offered, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	}
+	wait_child(client, 10000);
+	is_int(*res, -EPROTO, "  a client refuses the channel it offers: same pid, not the server");
+	kill(forger, SIGKILL);
+	wait_child(forger, 5000);
+	if (fake >= 0)
+		shmctl(fake, IPC_RMID, NULL);
+	shmdt(f.hub);
+	shmctl(hub, IPC_RMID, NULL);
+}
+
 int main(void)
 {
 	tap_start(120);
@@ -461,5 +558,6 @@ int main(void)
 	persistent_sender_waits();
 	zombie_leader();
 	forged_offer();
+	reused_server_pid();
 	return done_testing();
 }
