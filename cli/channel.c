@@ -94,6 +94,17 @@ int chan_option(struct chan_opts *co, int c, const char *arg)
 	return 0;
 }
 
+void check_chan_opts(const struct chan_opts *co, int hub)
+{
+	if (hub && co->connect)
+		usage_error("--hub and --connect contradict each other: --hub serves a hub, "
+			    "--connect is one of its clients");
+	if (hub && co->persistent)
+		usage_error("--hub and --persistent do not mix: a hub's channels are pairs");
+	if (co->connect && co->persistent)
+		usage_error("--connect and --persistent do not mix: a hub's channels are pairs");
+}
+
 void classic_takes_no_channel_options(const struct chan_opts *co)
 {
 	const char *opt = co->wait_opt ? co->wait_opt : co->capacity ? "--capacity" :
@@ -135,7 +146,10 @@ void open_failure(const char *addr, const struct chan_opts *co, int r,
 		char t[32];
 
 		snprintf(t, sizeof(t), "%.3g s", co->timeout_ns / 1e9);
-		fail("%s: no peer arrived within %s", addr, t);
+		if (strstr(err, "another"))	/* waited in line behind one of its role */
+			fail("%s: %s (%s)", addr, err, t);
+		else
+			fail("%s: no peer arrived within %s", addr, t);
 	} else if (r == -EACCES && err[0]) {
 		fail("%s: refused: %s%s", addr, err, strstr(err, "uid is trusted") ?
 		     " (--trust-uid)" : "");

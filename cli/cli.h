@@ -122,6 +122,8 @@ struct chan_opts {
 	{ "mode", required_argument, NULL, 0x107 }, \
 	{ "connect", no_argument, NULL, 0x108 }
 int chan_option(struct chan_opts *co, int c, const char *arg);
+/* Options that contradict each other (@hub: --hub was given): usage errors. */
+void check_chan_opts(const struct chan_opts *co, int hub);
 /* --classic with a channel option (all but --timeout): a usage error. */
 void classic_takes_no_channel_options(const struct chan_opts *co);
 #define CHAN_OPTS_HELP \

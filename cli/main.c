@@ -40,10 +40,13 @@ const struct cmd *find_cmd(const char *name)
 	return NULL;
 }
 
+static int failures;	/* fail() said something: check_stdout() need not */
+
 int fail(const char *fmt, ...)
 {
 	va_list ap;
 
+	failures++;
 	fflush(stdout);
 	fprintf(stderr, "shmq: ");
 	if (cli_cmd)
@@ -123,7 +126,8 @@ static void check_stdout(void)
 	/* The reader went away: quietly, as SIGPIPE would have (it is ignored). */
 	if (err == EPIPE)
 		_exit(128 + SIGPIPE);
-	fprintf(stderr, "shmq: %s%scannot write to standard output: %s\n",
+	if (!failures)	/* a write error already said, once */
+		fprintf(stderr, "shmq: %s%scannot write to standard output: %s\n",
 		cli_cmd ? cli_cmd : "", cli_cmd ? ": " : "", strerror(err ? err : EIO));
 	_exit(1);
 }

@@ -285,6 +285,7 @@ static int run_pong(int argc, char **argv)
 		usage_error("takes one address");
 	if (classic && hub)
 		usage_error("--classic and --hub do not mix: the classic recipe has one client");
+	check_chan_opts(&co, hub);
 	if (classic)
 		classic_takes_no_channel_options(&co);
 	addr = optind < argc ? argv[optind] : CLASSIC_DEFAULT;
@@ -375,6 +376,7 @@ static int run_ping(int argc, char **argv)
 		usage_error("takes one address");
 	if (classic)
 		classic_takes_no_channel_options(&co);
+	check_chan_opts(&co, 0);
 	addr = optind < argc ? argv[optind] : CLASSIC_DEFAULT;
 	catch_signals();
 	if (classic) {

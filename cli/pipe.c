@@ -186,6 +186,7 @@ static int run_send(int argc, char **argv)
 		usage_error("--raw sends stdin, not arguments");
 	if (raw && delim == '\0')
 		usage_error("-0 and --raw contradict each other: --raw sends the bytes as they are");
+	check_chan_opts(&co, 0);
 	catch_signals();
 	memset(&s, 0, sizeof(s));
 	s.addr = argv[optind];
@@ -324,6 +325,7 @@ static int run_recv(int argc, char **argv)
 		usage_error("--raw and --hub do not mix: many streams would interleave");
 	if (raw && delim == '\0')
 		usage_error("-0 and --raw contradict each other: --raw writes the bytes alone");
+	check_chan_opts(&co, hub);
 	catch_signals();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 18);
 	if (hub)

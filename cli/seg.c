@@ -454,7 +454,7 @@ static int classic_leftover(const struct shmq_seg_info *s)
 	shmq_seg_detach(p);
 	if (memcmp(b + 4, zero, sizeof(zero)))
 		return 0;
-	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 3);
+	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 4);
 }
 
 static int run_clean(int argc, char **argv)

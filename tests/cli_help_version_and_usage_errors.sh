@@ -41,6 +41,10 @@ check_usage "pong --classic --hub" pong --classic --hub
 check_usage "ping --classic --capacity" ping --classic --capacity 4K
 check_usage "pong --classic --persistent" pong --classic --persistent
 check_usage "ping --classic --spin" ping --classic --spin
+check_usage "recv --hub --connect" recv --hub --connect x
+check_usage "pong --hub --connect" pong --hub --connect x
+check_usage "pong --hub --persistent" pong --hub --persistent x
+check_usage "send --connect --persistent" send --connect --persistent x
 
 out=$($SHMQ stat 'no such:thing' 2>&1); st=$?
 is "$st" 1 "an invalid address is a failure: exit 1"
@@ -54,6 +58,12 @@ if [ -w /dev/full ]; then
 		is "$st" 1 "shmq $args >/dev/full: exit 1"
 		like "$out" "cannot write to standard output: No space left on device" "  saying why"
 	done
+	# A command that already reported its write error says it once.
+	q=$(tname full)
+	(seq 5 | $SHMQ send "$q" --timeout 5s >/dev/null 2>&1 &)
+	out=$($SHMQ recv "$q" --timeout 5s 2>&1 >/dev/full); st=$?
+	is "$st" 1 "recv >/dev/full: exit 1"
+	is "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" 1 "  one line: $out"
 else
 	skip "no /dev/full"
 fi

@@ -98,6 +98,15 @@ ok $([ "$r1" = "a1
 a2" ] || [ "$r1" = "b1
 b2" ]; echo $?) "  each receiver gets one sender's lines"
 
+# A sender in line behind another whose deadline comes first says so.
+q=$(tname inline)
+$T $SHMQ send "$q" --timeout 1500ms first >/dev/null 2>&1 &
+sleep 0.3
+out=$($T $SHMQ send "$q" --timeout 300ms second 2>&1); st=$?
+wait
+is "$st" 1 "a sender in line until its deadline: exit 1"
+like "$out" "another sender held the address" "  saying why: $out"
+
 # A message longer than the channel takes.
 q=$(tname toolong)
 head -c 5000 /dev/zero | tr '\0' x > "$tmp/long"
