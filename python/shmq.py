@@ -201,6 +201,7 @@ class Channel:
         # The library writes a received message's length here; until Python
         # has taken the message, it is pending (see _take).
         self._len = ctypes.c_size_t(_NO_MESSAGE)
+        self._pid = os.getpid()     # a pending message is this process's only
         self.address = address
         self._hub = hub             # a hub server's client: the hub closes it
 
@@ -229,12 +230,14 @@ class Channel:
 
     def recv(self, timeout=None):
         """The next message as bytes.  EndOfStream when the peer closed."""
+        self._check()
         if self._len.value == _NO_MESSAGE:
             self._wait(self._recv_into_buf, timeout, "recv")
         return self._take()
 
     def try_recv(self):
         """The next message if one is there now, else None."""
+        self._check()
         if self._len.value == _NO_MESSAGE:
             r = self._recv_into_buf(0)
             if r == -_errno.EAGAIN:
@@ -251,7 +254,12 @@ class Channel:
 
     def _take(self):
         # An exception (KeyboardInterrupt) may land between any two steps;
-        # the message stays pending until the slot is emptied, last.
+        # the message stays pending until the slot is emptied, last.  A
+        # fork child has a copy of the slot, not the message: the library
+        # says -ECHILD to its calls, and so does this.
+        if self._pid != os.getpid():
+            raise OSError(_errno.ECHILD, "recv: the channel belongs to the process "
+                          "that opened it")
         data = ctypes.string_at(self._buf, self._len.value)
         self._len.value = _NO_MESSAGE
         return data
@@ -319,7 +327,7 @@ class Channel:
         first = True
         while True:
             ns = _SLICE_NS if deadline is None else min(_SLICE_NS, deadline - _now_ns())
-            if ns < 0 or (ns == 0 and not first):
+            if ns <= 0 and not first:   # the first look is made, timeout=0 too
                 raise TimeoutError(_errno.ETIMEDOUT, "%s: timed out" % what)
             r = call(max(ns, 0))
             first = False
@@ -401,6 +409,11 @@ class Hub:
         of its stream) as a Channel; TimeoutError after timeout seconds."""
         c = _p()
         deadline = _deadline(timeout)
+        # A client whose message was received as an exception landed (see
+        # Channel._take) has it waiting in Python, not in its ring: first.
+        for ch in self._clients.values():
+            if ch._len.value != _NO_MESSAGE:
+                return ch
         while True:
             ns = _SLICE_NS if deadline is None else min(_SLICE_NS, deadline - _now_ns())
             r = _hub_wait(self._check(), ctypes.byref(c), max(ns, 0))
@@ -412,7 +425,11 @@ class Hub:
                 raise TimeoutError(_errno.ETIMEDOUT, "hub wait: timed out")
         ch = self._clients.get(c.value)
         if ch is None:
+            # The hub owns the handle: _hub first, so that a half-made
+            # Channel (an exception between these lines) never abandons it
+            # in __del__; the next wait returns the client again.
             ch = Channel.__new__(Channel)
+            ch._hub = self
             ch._q = _p(c.value)
             ch._setup(self.address, hub=self)
             self._clients[c.value] = ch

@@ -199,6 +199,111 @@ with shmq.open(name, timeout=10) as ch:
 p.wait(timeout=10)
 ok(got == [b"alpha", b"beta"] and p.returncode == 0, "shmq send, Python iterates to the end")
 
+# A message left pending by an exception, exactly after the library's call
+# returned: the next recv has it; a fork child does not (ECHILD); after
+# close, recv says so; recv(timeout=0) looks once.
+class Boom(Exception):
+    pass
+
+
+def interrupt_once(ch):
+    real = ch._recv_into_buf
+
+    def once(ns):
+        r = real(ns)
+        del ch._recv_into_buf
+        raise Boom()
+    ch._recv_into_buf = once
+
+
+pid = os.fork()
+if pid == 0:
+    try:
+        with shmq.open(name, timeout=10) as ch:
+            for m in (b"a", b"b", b"c"):
+                ch.send(m)
+            ch.recv(timeout=10)
+    finally:
+        os._exit(0)
+with shmq.open(name, timeout=10) as ch:
+    interrupt_once(ch)
+    try:
+        ch.recv(timeout=5)
+    except Boom:
+        pass
+    child = os.fork()
+    if child == 0:
+        try:
+            ch.recv(timeout=1)
+            os._exit(1)
+        except OSError as e:
+            os._exit(0 if e.errno == 10 else 2)
+        except BaseException:
+            os._exit(3)
+    _, st = os.waitpid(child, 0)
+    ok(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0,
+       "a fork child does not get the parent's pending message (ECHILD)")
+    ok(ch.recv(timeout=5) == b"a", "  the parent's next recv returns it")
+    time.sleep(0.2)
+    ok(ch.recv(timeout=0) == b"b", "recv(timeout=0) returns a queued message")
+    interrupt_once(ch)
+    try:
+        ch.try_recv()
+    except Boom:
+        pass
+    ch.send(b"done")
+q = ch._q
+try:
+    ch.recv()
+    ok(False, "recv on a closed channel with a message pending")
+except ValueError:
+    ok(True, "recv on a closed channel is ValueError, pending message or not")
+os.waitpid(pid, 0)
+
+# A hub: a client's message left pending in Python is offered again by
+# wait(); an exception while wait() builds a client's Channel loses
+# nothing and frees nothing the hub still owns.
+with shmq.Hub(name) as hub:
+    p = subprocess.Popen([SHMQ, "ping", "--connect", name, "-c", "2", "-i", "0",
+                          "-q", "--timeout", "10s"], stdout=subprocess.PIPE)
+    real_setup = shmq.Channel._setup
+
+    def failing_setup(self, *a, **k):
+        shmq.Channel._setup = real_setup
+        raise Boom()
+    shmq.Channel._setup = failing_setup
+    try:
+        hub.wait(timeout=5)
+    except Boom:
+        pass
+    import gc
+    gc.collect()
+    served, ended = 0, False
+    try:
+        while not ended:
+            ch = hub.wait(timeout=5)
+            if served == 0:
+                interrupt_once(ch)
+                try:
+                    ch.try_recv()
+                except Boom:
+                    pass
+                ch = hub.wait(timeout=5)
+            try:
+                msg = ch.try_recv()
+            except (shmq.EndOfStream, ConnectionError):
+                ch.close()
+                ended = True
+                continue
+            if msg is not None:
+                ch.send(msg)
+                served += 1
+    except TimeoutError:
+        pass
+    out = p.communicate(timeout=15)[0]
+    ok(p.returncode == 0 and ended and served >= 2,
+       "a hub serves on through both exceptions: %d answered, ping exit %d" % (served, p.returncode))
+
 # Roles: a second sender waits its turn, and its deadline says why.
 pid = os.fork()
 if pid == 0:
