@@ -19,7 +19,7 @@
 #include "kind.h"
 
 #define RETRY_SLEEP_NS 1000000	/* between open attempts that must wait */
-#define IN_LINE_SLEEP_NS 10000000	/* between looks while waiting in line */
+#define IN_LINE_SLEEP_NS 50000000	/* between looks while waiting in line */
 
 static void prefault(void *p, size_t len)
 {
@@ -606,7 +606,7 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 			continue;
 		in_line = how == JOIN_IN_LINE;
 		if (in_line) {
-			/* Rare and patient: a look every 10 ms costs next to nothing. */
+			/* Rare and patient: a look (four system calls) every 50 ms. */
 			shmq_sleep_ns(IN_LINE_SLEEP_NS);
 			continue;
 		}
