@@ -108,7 +108,8 @@ $(BUILD)/helpers/%: tests/helpers/%.c $(STLIB)
 tests: $(TEST_BINS) $(HELPER_BINS)
 
 # Every test under prove, each with a deadline (tests/run), and a check
-# that the suite leaves `ipcs -m` exactly as it found it.
+# that the suite leaves `ipcs -m` as it found it (tests/lib/check-ipcs.sh:
+# on a shared host, others' live processes may add segments meanwhile).
 # A failure says why at the end: tests/lib/why.sh prints each failed test's
 # "not ok" lines, their diagnostics and its stderr.
 test: all tests
