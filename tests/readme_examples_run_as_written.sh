@@ -28,8 +28,19 @@ perl -ne '
 	$in = 0;
 ' "$root/README.md" | awk '$0 != "--" || prev != "--" { print } { prev = $0 }' > "$tmp/lines"
 
+# A block with a Python line needs python3 and a library it can load (not
+# a sanitizer build); without, the whole block is skipped: its other
+# lines are that line's peers.
+no_python() { ! command -v python3 >/dev/null || [ -n "${SAN_CFLAGS:-}" ]; }
+
 run_block() {
 	bg= shells=
+	if no_python && grep -q 'python3 ' "$tmp/block"; then
+		while IFS='	' read -r n line; do
+			skip "line $n: its block needs python3 and a library it can load"
+		done
+		return
+	fi
 	while IFS='	' read -r n line; do
 		# The comment goes; so does a trailing &: this script runs it apart.
 		cmd=$(printf '%s' "$line" | sed 's/  *#.*$//; s/ *& *$//')
@@ -37,11 +48,7 @@ run_block() {
 		case "$cmd" in
 		make\ demo) ;;
 		*shmq\ *) ;;
-		*python3\ *)
-			if ! command -v python3 >/dev/null || [ -n "${SAN_CFLAGS:-}" ]; then
-				skip "line $n needs python3 and a library it can load"
-				continue
-			fi ;;
+		*python3\ *) ;;
 		*) diag "line $n not a shmq example: $cmd"; continue ;;
 		esac
 		case "$note" in
