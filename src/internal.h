@@ -69,7 +69,7 @@ struct shmq_proc {
 	uint64_t start;		/* start time, clock ticks after boot */
 };
 int shmq_proc_read(pid_t pid, struct shmq_proc *p);
-int64_t shmq_boot_time(void);	/* seconds since the epoch, 0 if unknown */
+int64_t shmq_boot_time_ns(void);	/* since the epoch, 0 if unknown */
 /* This process's start time (ticks after boot), 0 if /proc is missing. */
 uint64_t shmq_self_start(void);
 

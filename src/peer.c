@@ -100,26 +100,21 @@ int shmq_proc_read(pid_t pid, struct shmq_proc *p)
 	return r;
 }
 
-int64_t shmq_boot_time(void)
+/*
+ * The boot time, in nanoseconds since the epoch: the wall clock less the
+ * time since boot, read now (so a clock step counts, as it does for the
+ * kernel's times).  /proc/stat's btime is whole seconds; with it and a
+ * start time also cut to seconds, a process that started up to 3 s after
+ * a segment's ctime could pass for one that started before.
+ */
+int64_t shmq_boot_time_ns(void)
 {
-	static int64_t cached;
-	char line[256];
-	FILE *f;
-	int64_t t = 0;
+	struct timespec wall, up;
 
-	if (shmq_load_relaxed(&cached))
-		return cached;
-	f = fopen("/proc/stat", "re");
-	if (!f)
+	if (clock_gettime(CLOCK_REALTIME, &wall) || clock_gettime(CLOCK_BOOTTIME, &up))
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "btime ", 6)) {
-			t = strtoll(line + 6, NULL, 10);
-			break;
-		}
-	fclose(f);
-	shmq_store_relaxed(&cached, t);
-	return t;
+	return ((int64_t)wall.tv_sec - up.tv_sec) * 1000000000LL +
+	       ((int64_t)wall.tv_nsec - up.tv_nsec);
 }
 
 /*
@@ -159,13 +154,21 @@ SHMQ_API int shmq_pid_state(pid_t pid, int64_t not_after)
 	if (err)
 		return unknown_unless_gone(pid);
 	if (not_after) {
-		int64_t boot = shmq_boot_time();
+		int64_t boot = shmq_boot_time_ns();
 		long hz = sysconf(_SC_CLK_TCK);
 
-		/* Start times are ticks after boot; ctimes whole seconds. */
-		if (boot && hz > 0 &&
-		    boot + (int64_t)(p.start / (uint64_t)hz) > not_after + 1)
-			return SHMQ_PID_DEAD;
+		/*
+		 * Start times are ticks after boot (cut down to a tick);
+		 * ctimes are whole seconds (cut down): a process that started
+		 * before the ctime's second ended is never "later".
+		 */
+		if (boot && hz > 0) {
+			int64_t started = boot + (int64_t)(p.start / (uint64_t)hz) * 1000000000LL +
+					  (int64_t)(p.start % (uint64_t)hz) * 1000000000LL / hz;
+
+			if (started > (not_after + 1) * 1000000000LL)
+				return SHMQ_PID_DEAD;
+		}
 	}
 	return state_of(&p);
 }

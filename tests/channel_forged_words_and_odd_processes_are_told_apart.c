@@ -508,7 +508,7 @@ static void reused_server_pid(void)
 	f.fake = tap_name("reused-pair");
 	server = spawn(serve, NULL);
 	hub = id_at(addr);
-	/* The kernel's times are in seconds: a pid reused later is told apart. */
+	/* A segment's ctime is whole seconds: a pid reused a second later is told apart. */
 	usleep(2200000);
 	kill(server, SIGKILL);
 	wait_child(server, 5000);
