@@ -143,6 +143,7 @@ static void run(const char *what, int (*survivor)(void *), int (*victim)(void *)
 {
 	pid_t s, v;
 	int i, status;
+	int64_t t;
 	double ms;
 
 	memset(sh, 0, sizeof(*sh));
@@ -152,8 +153,15 @@ static void run(const char *what, int (*survivor)(void *), int (*victim)(void *)
 	for (i = 0; i < 10000 && !__atomic_load_n(&sh->blocked, __ATOMIC_ACQUIRE); i++)
 		usleep(1000);
 	usleep(100000);		/* let it settle into its wait */
+	/*
+	 * The time is read before the kill and published after it: the
+	 * survivor may notice while this process is still between the two
+	 * (preempted, under load), and a survivor that waits for the flag
+	 * must find the kill done.
+	 */
+	t = tap_now_ns();
 	kill(v, SIGKILL);
-	__atomic_store_n(&sh->killed_at, tap_now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->killed_at, t, __ATOMIC_RELEASE);
 	/* The victim stays a zombie until the survivor has reported. */
 	status = wait_child(s, 10000);
 	waitpid(v, NULL, 0);
