@@ -522,22 +522,17 @@ static int made_for_another(const struct shmq_addr *a, int shmid, const char *te
 	if ((a->kind != SHMQ_ADDR_NAME && a->kind != SHMQ_ADDR_FTOK) ||
 	    shmq_describe(shmid, &d) != 0 || !d.ready)
 		return 0;
-	if (d.addr_kind == SHMQ_ADDR_NAME && (a->kind != SHMQ_ADDR_NAME ||
-					      strcmp(d.name, a->name) != 0)) {
+	if (a->kind == SHMQ_ADDR_NAME && d.addr_kind == SHMQ_ADDR_NAME &&
+	    strcmp(d.name, a->name) != 0) {
 		fail("%s: the segment at its key (id:%d) is the channel of the name '%s'; "
 		     "rm id:%d removes it", text, shmid, shown(d.name, buf, sizeof(buf)), shmid);
 		return 1;
 	}
-	if (d.addr_kind == SHMQ_ADDR_FTOK && (a->kind != SHMQ_ADDR_FTOK || d.dev != a->dev ||
-					      d.ino != a->ino || d.proj != a->proj)) {
-		fail("%s: the segment at its key (id:%d) was made for another file; "
-		     "rm id:%d removes it", text, shmid, shmid);
-		return 1;
-	}
-	if (d.addr_kind != a->kind && d.addr_kind != SHMQ_ADDR_NAME &&
-	    d.addr_kind != SHMQ_ADDR_FTOK && a->kind == SHMQ_ADDR_NAME) {
-		fail("%s: the segment at its key (id:%d) was made for another address; "
-		     "rm id:%d removes it", text, shmid, shmid);
+	if (d.addr_kind != a->kind || (a->kind == SHMQ_ADDR_FTOK &&
+				       (d.dev != a->dev || d.ino != a->ino || d.proj != a->proj))) {
+		fail("%s: the segment at its key (id:%d) was made for another %s; "
+		     "rm id:%d removes it", text, shmid,
+		     a->kind == SHMQ_ADDR_FTOK ? "file" : "address", shmid);
 		return 1;
 	}
 	return 0;

@@ -404,6 +404,29 @@ static int serve(void *arg)
 			shmq_hub_drop(h, c);
 }
 
+/* The slot a client has claimed in @area, within 5 s; -1 if none. */
+static int claimed_slot(struct shmq_hub_area *area)
+{
+	int64_t until = tap_now_ns() + 5000000000LL;
+	int i;
+
+	while (tap_now_ns() < until) {
+		for (i = 0; i < SHMQ_HUB_SLOTS; i++)
+			if (__atomic_load_n(&area->slot[i].client, __ATOMIC_ACQUIRE))
+				return i;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* Answer a slot as its server would, with segment @shmid. */
+static void offer_in(struct shmq_hub_slot *sl, int shmid)
+{
+	sl->shmid = shmid;
+	__atomic_store_n(&sl->offered, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &sl->offered, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+}
+
 static void forged_offer(void)
 {
 	int *res = shared_page(4096);
@@ -411,8 +434,7 @@ static void forged_offer(void)
 	struct shmq_hub_area *area;
 	struct shmq_hdr *hdr;
 	pid_t server, client, forger;
-	int hub, fake, i, s = -1;
-	int64_t until;
+	int hub, fake, s;
 
 	addr = tap_name("forged");
 	server = spawn(serve, NULL);
@@ -423,23 +445,14 @@ static void forged_offer(void)
 	area = (struct shmq_hub_area *)((unsigned char *)hdr + SHMQ_HDR_SIZE);
 	*res = 1;
 	client = spawn(ask_hub, res);
-	until = tap_now_ns() + 5000000000LL;
-	while (s < 0 && tap_now_ns() < until) {
-		for (i = 0; i < SHMQ_HUB_SLOTS; i++)
-			if (__atomic_load_n(&area->slot[i].client, __ATOMIC_ACQUIRE))
-				s = i;
-		usleep(1000);
-	}
+	s = claimed_slot(area);
 	ok(s >= 0, "a client asks a stopped hub server for a channel");
 	/* The forger's own new pair, offered in the server's name. */
 	forger = spawn(create_pair, (void *)fake_addr);
 	fake = id_at(fake_addr);
 	usleep(100000);
-	if (s >= 0 && fake >= 0) {
-		area->slot[s].shmid = fake;
-		__atomic_store_n(&area->slot[s].offered, 1, __ATOMIC_RELEASE);
-		syscall(SYS_futex, &area->slot[s].offered, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
-	}
+	if (s >= 0 && fake >= 0)
+		offer_in(&area->slot[s], fake);
 	wait_child(client, 10000);
 	is_int(*res, -EPROTO, "  a channel in its slot that the server did not make: refused");
 	kill(forger, SIGKILL);
@@ -497,8 +510,7 @@ static void reused_server_pid(void)
 	struct forger f;
 	struct shmq_hub_area *area;
 	pid_t server, client, forger;
-	int hub, fake, i, s = -1;
-	int64_t until;
+	int hub, fake, s;
 
 	if (geteuid() != 0) {
 		skip(2, "reusing a pid on purpose needs root (ns_last_pid)");
@@ -524,19 +536,10 @@ static void reused_server_pid(void)
 	fake = id_at(f.fake);
 	*res = 1;
 	client = spawn(ask_hub, res);
-	until = tap_now_ns() + 5000000000LL;
-	while (s < 0 && tap_now_ns() < until) {
-		for (i = 0; i < SHMQ_HUB_SLOTS; i++)
-			if (__atomic_load_n(&area->slot[i].client, __ATOMIC_ACQUIRE))
-				s = i;
-		usleep(1000);
-	}
+	s = claimed_slot(area);
 	ok(s >= 0 && fake >= 0, "the hub's server died; a process with its pid claims its place");
-	if (s >= 0 && fake >= 0) {
-		area->slot[s].shmid = fake;
-		__atomic_store_n(&area->slot[s].offered, 1, __ATOMIC_RELEASE);
-		syscall(SYS_futex, &area->slot[s].offered, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
-	}
+	if (s >= 0 && fake >= 0)
+		offer_in(&area->slot[s], fake);
 	wait_child(client, 10000);
 	is_int(*res, -EPROTO, "  a client refuses the channel it offers: same pid, not the server");
 	kill(forger, SIGKILL);
