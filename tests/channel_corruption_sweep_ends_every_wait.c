@@ -73,6 +73,14 @@ struct worker {
 };
 
 static volatile uint64_t *sent_count;	/* the sender's progress, shared */
+/*
+ * Set by the parent once it has written its word: a streaming sender ends
+ * its stream only then.  Else a parent slowed down between seeing half the
+ * stream sent and writing could write over the end of stream itself (0 in
+ * `eof`, after the shutdown): the receiver would rightly wait for more
+ * from a live sender that said nothing wrong, and the trial would hang.
+ */
+static volatile uint64_t *word_written;
 
 /* ------------------------------------------------------------------ */
 /* The stream                                                          */
@@ -134,6 +142,12 @@ static int send_stream(shmq_t *q, const struct cmd *c)
 		if (r)
 			return r;
 		*sent_count = i + 1;
+	}
+	if (c->state == STREAMING) {
+		int64_t until = tap_now_ns() + (int64_t)DEADLINE_MS * 1000000;
+
+		while (!*word_written && tap_now_ns() < until)
+			usleep(100);
 	}
 	return c->state == CLOSED ? 0 : shmq_shutdown(q);
 }
@@ -336,6 +350,7 @@ static void trial(struct tally *t, int s, int state, int64_t off, int64_t live,
 	unsigned char *data;
 
 	*sent_count = 0;
+	*word_written = 0;
 	order(0, OP_OPEN, s == 0, state, name);
 	order(1, OP_OPEN, s == 1, state, name);
 	deadline = tap_now_ns() + (int64_t)DEADLINE_MS * 1000000;
@@ -395,6 +410,7 @@ static void trial(struct tally *t, int s, int state, int64_t off, int64_t live,
 				 __ATOMIC_RELEASE);
 	else
 		t->skipped++;
+	*word_written = 1;
 
 	/* Out of it, with nobody's timeout but ours. */
 	switch (state) {
@@ -471,6 +487,7 @@ int main(void)
 	tap_start(900);
 	signal(SIGPIPE, SIG_IGN);
 	sent_count = shared_page(4096);
+	word_written = sent_count + 8;	/* on another line of the page */
 	start_worker(&wk[0]);
 	start_worker(&wk[1]);
 	diag("random values from xorshift seed 0x%llx", (unsigned long long)seed);
