@@ -320,6 +320,30 @@ int shmq_release(shmq_t *q);
 /* Change how blocking calls wait (spin_ns as in shmq_options). */
 int shmq_set_wait(shmq_t *q, int wait, int64_t spin_ns);
 
+/*
+ * A descriptor for an event loop (poll, epoll, select, libuv, asyncio),
+ * readable while a receive on this end would not return -EAGAIN: a
+ * message is queued, the stream ended, the peer died, or the channel is
+ * poisoned.  Level-triggered, like a socket's: once try_ calls have
+ * drained the end (down to -EAGAIN) it stops being readable by itself;
+ * there is nothing to acknowledge.  A race can leave it readable once for
+ * nothing; the try_ call then says -EAGAIN and clears it.
+ *
+ * Made at the first call (the same descriptor after that), owned by the
+ * channel: never close it; shmq_close() does.  Until the first call the
+ * channel pays nothing for it.  After it, a message costs its sender a
+ * system call only when this end has said -EAGAIN since the last one
+ * (it sleeps, or will): the sender sees that in shared memory.  A peer's
+ * death makes it readable at once (a pidfd), and so does its close.
+ *
+ * For receiving only: a send that finds the ring full still waits, or
+ * try_send says -EAGAIN.  The descriptor is an epoll set holding a unix
+ * datagram socket in the abstract namespace: both processes must share a
+ * network namespace as well as the IPC one.  Use it from the thread that
+ * receives.  -ECHILD in a fork child, -EMFILE and the like.
+ */
+int shmq_fd(shmq_t *q);
+
 enum shmq_peer_state {
 	SHMQ_PEER_NONE = 0,	/* never attached (persistent channels) */
 	SHMQ_PEER_ATTACHED = 1,

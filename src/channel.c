@@ -40,9 +40,9 @@ static int unusable(struct shmq *q)
 /* After a commit or a close: wake the reader, and a hub's server. */
 static void notify_data(struct shmq *q)
 {
-	shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake);
+	shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake, &q->tx.ctl->data_poller);
 	if (q->door)
-		shmq_ec_notify(q->door, q->waiter.wake);
+		shmq_ec_notify(q->door, q->waiter.wake, NULL);
 }
 
 /*
@@ -56,7 +56,7 @@ static int poison(struct shmq *q)
 	    !q->borrowed && !foreign(q)) {
 		shmq_store_release(&q->hdr->ep[q->slot].poisoned, 1);
 		notify_data(q);
-		shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake);
+		shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, NULL);
 	}
 	return -EBADMSG;
 }
@@ -440,7 +440,92 @@ static void return_space(struct shmq *q)
 	if (!shmq_ring_unreturned(&q->rx))
 		return;
 	shmq_ring_return_space(&q->rx);
-	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake);
+	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The descriptor (poller.c)                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Keep the peer's pidfd in the poller's set while it holds its slot, so
+ * that its death makes the descriptor ready; not once it has closed (a
+ * persistent channel waits for the next producer, and a closed peer's
+ * later death must not keep the descriptor ready).
+ */
+static void poller_follow_peer(struct shmq *q)
+{
+	const struct shmq_peer *pe = q->side[RECV].peer;
+	uint64_t w = peer_owner_word(q);
+	int attached = w == pe->owner && shmq_owner_state(w) == SHMQ_EP_ATTACHED &&
+		       pe->kind == SHMQ_WATCH_PIDFD;
+	uint64_t want = attached ? w : 0;
+
+	if (want == q->poller_peer && (want || q->poller->watched < 0))
+		return;
+	shmq_poller_watch(q->poller, attached ? pe->fd : -1);
+	q->poller_peer = want;
+}
+
+/*
+ * Nothing to receive, and an event loop may wait on our descriptor next:
+ * empty its socket, follow the peer, announce (SHMQ_EC_POLLER), and look
+ * once more, all before saying -EAGAIN.  A record that came meanwhile is
+ * returned (> 0, in @c), so that no wake is needed for it; one that comes
+ * later finds the announcement and sends its byte.  A wake already on its
+ * way can still leave the descriptor ready once for nothing, as a
+ * socket's can: the next try_ call clears it.
+ */
+static int poller_rearm(struct shmq *q, struct wait_ctx *c)
+{
+	/* One system call when the descriptor is not ready (the usual case). */
+	if (shmq_poller_drain(q->poller))
+		poll_peer(c->sd);	/* maybe its pidfd: look now, not in 1 ms */
+	poller_follow_peer(q);
+	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_smp_mb();
+	return settle_recv(c, 1);
+}
+
+/*
+ * shmq_fd(): the descriptor, made at the first call.  Our token goes in
+ * the line beside the data eventcount, and we announce ourselves as
+ * poller_rearm() does; if a receive would return at once, the descriptor
+ * is made ready now (level-triggered, also for what came before it
+ * existed), consuming nothing.
+ */
+SHMQ_API int shmq_fd(shmq_t *q)
+{
+	struct shmq_poller *p;
+	int r;
+
+	if (!q)
+		return -EINVAL;
+	if (foreign(q))
+		return -ECHILD;
+	if (q->poller)
+		return q->poller->ep;
+	if (q->borrowed)
+		return -EOPNOTSUPP;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = shmq_poller_open(p);
+	if (r) {
+		free(p);
+		return r;
+	}
+	q->poller = p;
+	q->poller_peer = 0;
+	shmq_store_release(&q->rx.ctl->data_poller, p->token);
+	poll_peer(&q->side[RECV]);
+	poller_follow_peer(q);
+	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_smp_mb();
+	/* A record, an end or an error: a receive would return at once. */
+	if (shmq_chan_would_return(q))
+		shmq_poller_wake(p->token);
+	return p->ep;
 }
 
 /* The next record into @c (rbuf, len): 0, or why there is none. */
@@ -464,6 +549,8 @@ static int next_record(struct shmq *q, struct wait_ctx *c, int64_t timeout_ns)
 		if (r != -EAGAIN)
 			return poison(q);
 		r = settle_recv(c, deep);
+		if (r == 0 && q->poller)
+			r = poller_rearm(q, c);
 		return r > 0 ? 0 : r < 0 ? r : -EAGAIN;
 	}
 	{
@@ -561,6 +648,10 @@ int shmq_chan_setup_rings(struct shmq *q)
 
 void shmq_chan_free(struct shmq *q)
 {
+	if (q->poller) {
+		shmq_poller_close(q->poller);
+		free(q->poller);
+	}
 	if (q->hub_map)
 		shmq_seg_detach(q->hub_map);
 	shmq_peer_forget(&q->watch[0]);
@@ -649,8 +740,11 @@ static int end_channel(struct shmq *q, unsigned how)
 	 * is woken, one that checks after sees it.
 	 */
 	shmq_cas(&q->hdr->ep[q->slot].owner, q->me, (q->me & ~(uint64_t)3) | how);
+	/* Nobody need wake our descriptor any more: a consumer after us has its own. */
+	if (q->poller && !q->borrowed)
+		shmq_cas(&q->rx.ctl->data_poller, q->poller->token, (uint64_t)0);
 	notify_data(q);
-	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake);
+	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, NULL);
 	if (!q->borrowed)
 		shmq_seg_detach(q->hdr);
 	shmq_chan_free(q);

@@ -63,6 +63,13 @@ struct shmq {
 	 */
 	void *hub_map;
 	struct shmq_ec *door;
+	/*
+	 * The descriptor an event loop waits on for what we receive
+	 * (shmq_fd()), made at its first call; and the peer whose pidfd it
+	 * holds (owner word), to follow a persistent channel's new holder.
+	 */
+	struct shmq_poller *poller;
+	uint64_t poller_peer;
 };
 
 /*

@@ -35,11 +35,19 @@ static void prefault(void *p, size_t len)
  * Hold what watching the peer will need before anything is shared, so
  * that running out of descriptors fails the open, not the liveness check
  * later: one descriptor for a pair (both directions share its watcher),
- * one per direction for a persistent channel.
+ * one per direction for a persistent channel.  Likewise the process's
+ * one socket for waking a peer that waits in an event loop (poller.c).
  */
 static int reserve_watchers(struct shmq *q, const struct shmq_options *o)
 {
 	int d, n = q->persistent ? 2 : 1, r;
+
+	r = shmq_poller_prepare();
+	if (r) {
+		shmq_explain(o, "cannot hold a socket to wake the peer with: %s",
+			     strerror(-r));
+		return r;
+	}
 
 	q->side[RECV].peer = &q->watch[0];
 	q->side[SEND].peer = &q->watch[n - 1];
@@ -201,7 +209,7 @@ static int wait_for_joiner(struct shmq *q, const struct shmq_options *o,
 	if (r) {
 		/* Cannot watch it: leave the pair at once, and plainly. */
 		shmq_cas(&h->ep[0].owner, q->me, (q->me & ~(uint64_t)3) | SHMQ_EP_ABANDONED);
-		shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake);
+		shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake, &q->tx.ctl->data_poller);
 		shmq_explain(o, "cannot watch the peer: %s", strerror(-r));
 	}
 	return r;

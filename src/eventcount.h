@@ -21,6 +21,15 @@
  * added without touching the rings.  The notifier's path when nobody
  * sleeps (a barrier and one load) stays inline and never calls through
  * the operations.
+ *
+ * `waiting` holds bits, so that two kinds of sleeper can announce
+ * themselves on one eventcount: a thread asleep on the futex
+ * (SHMQ_EC_SLEEPER), and an event loop asleep on a descriptor
+ * (SHMQ_EC_POLLER, poller.c), whose socket is named by a 64-bit word
+ * beside the eventcount.  The notifier takes every bit at once
+ * (exchange), bumps seq, and wakes each kind it found.  A bit is cleared
+ * only by the notifier that then wakes, or by its own sleeper: a poller's
+ * announcement is never lost to a thread's.
  */
 #ifndef SHMQ_EVENTCOUNT_H
 #define SHMQ_EVENTCOUNT_H
@@ -31,8 +40,11 @@
 
 struct shmq_ec {
 	uint32_t seq;		/* bumped by the waker, slept on by the waiter */
-	uint32_t waiting;	/* set by the waiter before it sleeps */
+	uint32_t waiting;	/* SHMQ_EC_*: set by a waiter before it sleeps */
 };
+
+#define SHMQ_EC_SLEEPER 1u	/* a thread sleeps on seq */
+#define SHMQ_EC_POLLER 2u	/* an event loop waits on the poller's socket */
 
 /* How to sleep on a 32-bit word in shared memory, and how to wake it. */
 struct shmq_wake_ops {
@@ -50,15 +62,53 @@ struct shmq_wake_ops {
 /* The futex (futex.c): shared, never FUTEX_PRIVATE_FLAG. */
 extern const struct shmq_wake_ops shmq_futex_ops;
 
-/* The slow path of a notify: somebody sleeps. */
-void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops);
+/*
+ * The slow path of a notify: somebody sleeps.  @poller: the word naming
+ * the socket of an event loop that may wait on this eventcount (NULL:
+ * none can, as on a hub's door).
+ */
+void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
+		  const uint64_t *poller);
 
 /* After publishing: wake the other side if it sleeps, else one load. */
-static inline void shmq_ec_notify(struct shmq_ec *ec, const struct shmq_wake_ops *ops)
+static inline void shmq_ec_notify(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
+				  const uint64_t *poller)
 {
 	shmq_smp_mb();
 	if (shmq_load_relaxed(&ec->waiting))
-		shmq_ec_wake(ec, ops);
+		shmq_ec_wake(ec, ops, poller);
 }
+
+/*
+ * poller.c: the descriptor an event loop waits on (shmq_fd()).  A
+ * datagram socket in the abstract namespace, named by a random 64-bit
+ * token that the consumer publishes beside the eventcount; an epoll set
+ * holding it and the peer's pidfd is what the program polls.
+ */
+struct shmq_poller {
+	int ep;			/* the epoll set handed out */
+	int sock;		/* bound to the token's name */
+	int watched;		/* the pidfd in the set, or -1 */
+	uint64_t token;		/* never 0 */
+};
+/* Make one: 0, or -EMFILE, -ENFILE, -ENOMEM... */
+int shmq_poller_open(struct shmq_poller *p);
+/* Let go of its descriptors. */
+void shmq_poller_close(struct shmq_poller *p);
+/*
+ * Empty the socket, so that the descriptor stops being ready by itself:
+ * 0 if it was not ready at all (one system call), 1 if it was (a wake, or
+ * the peer's pidfd: its process has ended).
+ */
+int shmq_poller_drain(struct shmq_poller *p);
+/* Keep @pidfd (-1: none) in the set, in place of the one before. */
+void shmq_poller_watch(struct shmq_poller *p, int pidfd);
+/* Wake the poller @token names, if any does: never fails, never blocks. */
+void shmq_poller_wake(uint64_t token);
+/*
+ * Have this process's sending socket ready, so that a wake never needs a
+ * descriptor it cannot get: 0, or -EMFILE and the like.
+ */
+int shmq_poller_prepare(void);
 
 #endif /* SHMQ_EVENTCOUNT_H */

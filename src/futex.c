@@ -54,9 +54,15 @@ const struct shmq_wake_ops shmq_futex_ops = {
 	.wake = futex_wake,
 };
 
-void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops)
+void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
+		  const uint64_t *poller)
 {
-	shmq_store_relaxed(&ec->waiting, 0);
+	uint32_t who = shmq_exchange_relaxed(&ec->waiting, 0);
+
 	shmq_fetch_add_release(&ec->seq, 1);
-	ops->wake(&ec->seq, INT_MAX);
+	/* A peer of an older build may have stored any nonzero value. */
+	if (who & ~SHMQ_EC_POLLER)
+		ops->wake(&ec->seq, INT_MAX);
+	if ((who & SHMQ_EC_POLLER) && poller)
+		shmq_poller_wake(shmq_load_acquire(poller));
 }

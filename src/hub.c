@@ -671,7 +671,7 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 		return r;
 	}
 	shmq_fetch_add_release(&area->asks, 1);
-	shmq_ec_notify(&area->door, &shmq_futex_ops);
+	shmq_ec_notify(&area->door, &shmq_futex_ops, NULL);
 	r = wait_for_offer(hdr, sl, &server, o, deadline);
 	shmq_peer_forget(&server);
 	if (r >= 0)
@@ -680,7 +680,7 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 		return 0;
 	/* Done with the slot: the server frees it (and withdraws any offer). */
 	shmq_cas(&sl->client, me, (me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
-	shmq_ec_notify(&area->door, &shmq_futex_ops);
+	shmq_ec_notify(&area->door, &shmq_futex_ops, NULL);
 	return r;
 }
 

@@ -67,7 +67,15 @@ struct shmq_ring_ctl {
 	uint8_t pad1[SHMQ_LINE - 8];
 	/* The consumer sleeps here for data; the producer wakes it. */
 	struct shmq_ec data;
-	uint8_t pad2[SHMQ_LINE - sizeof(struct shmq_ec)];
+	/*
+	 * Written by the consumer only: the token naming its poller's socket
+	 * (shmq_fd()), or 0.  Whoever can write this line can at worst send
+	 * wakes to the wrong socket: the consumer's own then never comes, and
+	 * a stranger's socket gets a byte.  The same writer could as well
+	 * clear `waiting`: a trusted peer's power, not a stranger's.
+	 */
+	uint64_t data_poller;
+	uint8_t pad2[SHMQ_LINE - sizeof(struct shmq_ec) - 8];
 	/* The producer sleeps here for space; the consumer wakes it. */
 	struct shmq_ec space;
 	uint8_t pad3[SHMQ_LINE - sizeof(struct shmq_ec)];
@@ -77,6 +85,8 @@ _Static_assert(sizeof(struct shmq_ring_ctl) == 4 * SHMQ_LINE, "ring control layo
 _Static_assert(offsetof(struct shmq_ring_ctl, eof) == 8, "eof beside tail");
 _Static_assert(offsetof(struct shmq_ring_ctl, head) == SHMQ_LINE, "head has its own line");
 _Static_assert(offsetof(struct shmq_ring_ctl, data) == 2 * SHMQ_LINE, "data ec line");
+_Static_assert(offsetof(struct shmq_ring_ctl, data_poller) == 2 * SHMQ_LINE + 8,
+	       "the poller's token beside the data eventcount");
 _Static_assert(offsetof(struct shmq_ring_ctl, space) == 3 * SHMQ_LINE, "space ec line");
 
 /* One side's private view of a ring. */

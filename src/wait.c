@@ -59,6 +59,20 @@ static int spin(const struct shmq_waiter *w, const struct shmq_wait_ops *ops,
 }
 
 /*
+ * A sleeping thread's bit, set and cleared alone: an event loop's
+ * announcement on the same eventcount (SHMQ_EC_POLLER) stays as it is.
+ */
+static void announce(struct shmq_ec *ec)
+{
+	__atomic_fetch_or(&ec->waiting, SHMQ_EC_SLEEPER, __ATOMIC_RELAXED);
+}
+
+static void withdraw(struct shmq_ec *ec)
+{
+	__atomic_fetch_and(&ec->waiting, ~SHMQ_EC_SLEEPER, __ATOMIC_RELAXED);
+}
+
+/*
  * Park: announce, look again, sleep until woken or the next check; what
  * arrives while a signal interrupts the sleep is still delivered.
  */
@@ -76,20 +90,20 @@ static int park(struct shmq_ec *ec, const struct shmq_waiter *w,
 			next_check = now + SHMQ_CHECK_INTERVAL_NS;
 		}
 		key = shmq_load_acquire(&ec->seq);
-		shmq_store_relaxed(&ec->waiting, 1);
+		announce(ec);
 		shmq_smp_mb();
 		r = ops->ready(ctx);
 		if (r) {
-			shmq_store_relaxed(&ec->waiting, 0);
+			withdraw(ec);
 			return r > 0 ? 0 : r;
 		}
 		if (now >= deadline || shmq_stopped(w)) {
-			shmq_store_relaxed(&ec->waiting, 0);
+			withdraw(ec);
 			return now >= deadline ? -ETIMEDOUT : -EINTR;
 		}
 		r = w->wake->wait(&ec->seq, key, min64(deadline, next_check));
 		if (r == -EINTR && w->interruptible) {
-			shmq_store_relaxed(&ec->waiting, 0);
+			withdraw(ec);
 			/* A last look: what arrived is delivered, not lost. */
 			r = ops->ready(ctx);
 			return r ? (r > 0 ? 0 : r) : -EINTR;

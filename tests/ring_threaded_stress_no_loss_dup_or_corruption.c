@@ -132,7 +132,7 @@ static void *producer(void *arg)
 			/* Publish what we hold before waiting for room. */
 			if (pending) {
 				shmq_ring_commit(&r);
-				shmq_ec_notify(&sh->ctl->data, &shmq_futex_ops);
+				shmq_ec_notify(&sh->ctl->data, &shmq_futex_ops, NULL);
 				pending = 0;
 			}
 			s.len = len;
@@ -148,7 +148,7 @@ static void *producer(void *arg)
 		n++;
 		if (++pending >= sh->batch || n == sh->count) {
 			shmq_ring_commit(&r);
-			shmq_ec_notify(&sh->ctl->data, &shmq_futex_ops);
+			shmq_ec_notify(&sh->ctl->data, &shmq_futex_ops, NULL);
 			pending = 0;
 		}
 	}
@@ -181,7 +181,7 @@ static void *consumer(void *arg)
 			if (held) {
 				shmq_ring_release(&r);
 				shmq_ring_return_space(&r);
-				shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops);
+				shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops, NULL);
 				held = 0;
 			}
 			/* A stuck producer fails the test; it cannot hang it. */
@@ -200,13 +200,13 @@ static void *consumer(void *arg)
 		if (++held >= sh->batch) {
 			shmq_ring_release(&r);
 			shmq_ring_return_space(&r);
-			shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops);
+			shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops, NULL);
 			held = 0;
 		}
 	}
 	shmq_ring_release(&r);
 	shmq_ring_return_space(&r);
-	shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops);
+	shmq_ec_notify(&sh->ctl->space, &shmq_futex_ops, NULL);
 	sh->received = n;
 	free(want);
 	return NULL;

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The poller: a descriptor an event loop can wait on for a channel end
+ * (shmq_fd()), as the second way to sleep on an eventcount beside the
+ * futex (eventcount.h).
+ *
+ * What the program polls is an epoll set holding two things:
+ *  - a datagram socket in the abstract unix namespace, bound to a name
+ *    made of a random 64-bit token, which the consumer publishes beside
+ *    the eventcount it would sleep on.  A producer that finds the
+ *    SHMQ_EC_POLLER bit set sends it one byte;
+ *  - the peer's pidfd, which the kernel makes readable when the peer
+ *    dies: a death is seen at once, with nobody to send anything.
+ * The set is level-triggered: it stays ready while a byte is queued or
+ * the peer is dead, and a receive that finds nothing empties the socket
+ * before it announces itself again (channel.c), so a drained end stops
+ * being ready without any call the program could forget.
+ *
+ * Why a socket: anybody can send to an abstract name (no file, no mode,
+ * nothing left behind when a process dies), but only its holder can read
+ * it, so a stranger who finds the name (in /proc/net/unix) can at worst
+ * make it ready for nothing: never take a wake away.  A FIFO's byte could
+ * be read by anyone who can open it; an eventfd would have to be handed
+ * to the producer over a connection first.
+ *
+ * Each process sends from one socket of its own, made when it opens its
+ * first channel, so that a wake never needs a descriptor then.  A wake
+ * holds a little of that socket's send buffer until the poller reads it;
+ * if a few hundred pollers have not, a fresh socket carries the wake.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "eventcount.h"
+
+/* This process's sending socket, or -1 (kept across fork, not exec). */
+static int sender = -1;
+
+static socklen_t poller_name(uint64_t token, struct sockaddr_un *sa)
+{
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* sun_path[0] stays 0: the abstract namespace. */
+	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "shmq.%016llx",
+		     (unsigned long long)token);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static int dgram_socket(void)
+{
+	return socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+int shmq_poller_prepare(void)
+{
+	int fd;
+
+	if (shmq_load_acquire(&sender) >= 0)
+		return 0;
+	fd = dgram_socket();
+	if (fd < 0)
+		return -errno;
+	if (!shmq_cas(&sender, -1, fd))
+		close(fd);	/* another thread made it first */
+	return 0;
+}
+
+/* Bind @p->sock to a fresh random name: 0, or -errno. */
+static int bind_random(struct shmq_poller *p)
+{
+	struct sockaddr_un sa;
+	int tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (getrandom(&p->token, sizeof(p->token), GRND_NONBLOCK) !=
+		    sizeof(p->token))
+			return -EAGAIN;
+		if (!p->token)
+			continue;
+		if (bind(p->sock, (struct sockaddr *)&sa, poller_name(p->token, &sa)) == 0)
+			return 0;
+		/* Taken (by chance, or by someone who guesses): draw again. */
+		if (errno != EADDRINUSE)
+			return -errno;
+	}
+	return -EADDRINUSE;
+}
+
+int shmq_poller_open(struct shmq_poller *p)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	p->watched = -1;
+	p->ep = -1;
+	p->sock = dgram_socket();
+	if (p->sock < 0)
+		return -errno;
+	r = bind_random(p);
+	if (r == 0) {
+		p->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (p->ep < 0)
+			r = -errno;
+	}
+	ev.data.fd = p->sock;
+	if (r == 0 && epoll_ctl(p->ep, EPOLL_CTL_ADD, p->sock, &ev) < 0)
+		r = -errno;
+	if (r)
+		shmq_poller_close(p);
+	return r;
+}
+
+void shmq_poller_close(struct shmq_poller *p)
+{
+	if (p->ep >= 0)
+		close(p->ep);
+	if (p->sock >= 0)
+		close(p->sock);
+	p->ep = p->sock = p->watched = -1;
+}
+
+int shmq_poller_drain(struct shmq_poller *p)
+{
+	struct epoll_event ev;
+	char buf[64];
+
+	if (epoll_wait(p->ep, &ev, 1, 0) <= 0)
+		return 0;
+	while (recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+	return 1;
+}
+
+void shmq_poller_watch(struct shmq_poller *p, int pidfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	/*
+	 * The watcher closes a dead peer's pidfd before it opens the next
+	 * one, which may get the same number: epoll dropped the old one when
+	 * it was closed, so the number alone says nothing.  Take it out (if
+	 * still in) and put it back in.
+	 */
+	if (p->watched >= 0)
+		epoll_ctl(p->ep, EPOLL_CTL_DEL, p->watched, NULL);
+	p->watched = -1;
+	if (pidfd < 0)
+		return;
+	ev.data.fd = pidfd;
+	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, pidfd, &ev) == 0)
+		p->watched = pidfd;
+}
+
+void shmq_poller_wake(uint64_t token)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd = shmq_load_acquire(&sender);
+	const char byte = 0;
+
+	if (!token)
+		return;
+	len = poller_name(token, &sa);
+	if (fd >= 0 && sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+			      (struct sockaddr *)&sa, len) == 1)
+		return;
+	/*
+	 * No such socket (its poller is gone), or its queue is full (then it
+	 * is ready already): nothing to do.  Our send buffer full of wakes
+	 * that other pollers have not read yet: send this one from a socket
+	 * of its own.
+	 */
+	if (fd >= 0 && errno != EAGAIN && errno != ENOBUFS)
+		return;
+	fd = dgram_socket();
+	if (fd < 0)
+		return;
+	sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	close(fd);
+}
