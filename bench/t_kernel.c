@@ -9,10 +9,15 @@
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -344,6 +349,145 @@ static void mq_cleanup(struct bench_ctx *c)
 
 #define KERNEL_SUITES (SUITE_PINGPONG_1K | SUITE_STREAM_1K | SUITE_WAKE)
 
+/* ------------------------------------------------------------------ */
+/* Receivers in an event loop                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * pipe-epoll: the two pipes, read without blocking; a receiver that
+ * finds nothing waits in epoll_wait() on an epoll set holding its pipe.
+ * fd[0..3] as for pipes; priv holds the set.
+ */
+static int pipe_epoll_connect(struct bench_ctx *c, int side)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int in = fd_in(c, side), ep;
+
+	pipe_connect(c, side);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || fcntl(in, F_SETFL, O_NONBLOCK) || epoll_ctl(ep, EPOLL_CTL_ADD, in, &ev))
+		return -errno;
+	c->priv = (void *)(intptr_t)ep;
+	return 0;
+}
+
+static int pipe_epoll_recv(struct bench_ctx *c, int side, void *buf)
+{
+	int in = fd_in(c, side), ep = (int)(intptr_t)c->priv;
+	struct epoll_event ev;
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < c->size) {
+		ssize_t n = read(in, p + got, c->size - got);
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -EPIPE;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (errno == EAGAIN && epoll_wait(ep, &ev, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * eventfd: shared memory with an eventfd as the doorbell, as
+ * TensorPipe's shared-memory transport does.  Each direction has one
+ * mailbox in the shared mapping: the sender waits until the previous
+ * message was taken, writes, publishes the sequence, and rings (a write
+ * to the receiver's eventfd, every message); the receiver takes a new
+ * sequence, else reads the eventfd empty, looks again, and waits in
+ * epoll_wait().  The eventfds are made before fork: it needs related
+ * processes, or descriptors passed over a socket.
+ */
+struct mailbox {
+	uint64_t seq;		/* published by the sender */
+	uint64_t taken;		/* by the receiver */
+	unsigned char data[];
+};
+
+static struct mailbox *mailbox_of(struct bench_ctx *c, int dir)
+{
+	size_t each = (sizeof(struct mailbox) + c->size + 127) / 128 * 128;
+
+	return (struct mailbox *)((char *)c->shared + (size_t)dir * each);
+}
+
+static int evfd_prepare(struct bench_ctx *c)
+{
+	size_t each = (sizeof(struct mailbox) + c->size + 127) / 128 * 128;
+
+	c->shared_len = 2 * each;
+	c->shared = mmap(NULL, c->shared_len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c->shared == MAP_FAILED) {
+		c->shared = NULL;
+		return -errno;
+	}
+	c->fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);	/* side 1 sleeps on it */
+	c->fd[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);	/* side 0 sleeps on it */
+	c->fd[2] = c->fd[3] = -1;
+	return c->fd[0] < 0 || c->fd[1] < 0 ? -errno : 0;
+}
+
+static int evfd_connect(struct bench_ctx *c, int side)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c->fd[side == 0 ? 1 : 0], &ev))
+		return -errno;
+	c->priv = (void *)(intptr_t)ep;
+	return 0;
+}
+
+static int evfd_send(struct bench_ctx *c, int side, const void *buf)
+{
+	struct mailbox *m = mailbox_of(c, side);
+	uint64_t seq = __atomic_load_n(&m->seq, __ATOMIC_RELAXED), one = 1;
+
+	/* One message in flight per direction: wait for the last to be taken. */
+	while (__atomic_load_n(&m->taken, __ATOMIC_ACQUIRE) != seq)
+		sched_yield();
+	memcpy(m->data, buf, c->size);
+	__atomic_store_n(&m->seq, seq + 1, __ATOMIC_RELEASE);
+	return write(c->fd[side], &one, 8) == 8 ? 0 : -errno;
+}
+
+static int evfd_recv(struct bench_ctx *c, int side, void *buf)
+{
+	struct mailbox *m = mailbox_of(c, 1 - side);
+	int ep = (int)(intptr_t)c->priv;
+	struct epoll_event ev;
+	uint64_t n;
+
+	for (;;) {
+		uint64_t taken = __atomic_load_n(&m->taken, __ATOMIC_RELAXED);
+
+		if (__atomic_load_n(&m->seq, __ATOMIC_ACQUIRE) != taken) {
+			memcpy(buf, m->data, c->size);
+			__atomic_store_n(&m->taken, taken + 1, __ATOMIC_RELEASE);
+			return 0;
+		}
+		/* Empty the doorbell, then look once more before sleeping. */
+		if (read(c->fd[1 - side], &n, 8) == 8)
+			continue;
+		if (epoll_wait(ep, &ev, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static void evfd_cleanup(struct bench_ctx *c)
+{
+	fds_cleanup(c);
+	bench_unmap_shared(c);
+}
+
 const struct transport bench_kernel[] = {
 	{ .name = "pipe", .family = FAMILY_KERNEL, .suites = KERNEL_SUITES | SUITE_IDLE,
 	  .about = "two pipes",
@@ -361,6 +505,16 @@ const struct transport bench_kernel[] = {
 	  .about = "a System V message queue",
 	  .prepare = msgq_prepare, .connect = msgq_connect, .send = msgq_send,
 	  .recv = msgq_recv, .disconnect = msgq_disconnect, .cleanup = msgq_cleanup },
+	{ .name = "pipe-epoll", .family = FAMILY_KERNEL, .suites = SUITE_WAKE,
+	  .about = "two pipes, receivers in an event loop: read until EAGAIN, "
+		   "then epoll_wait",
+	  .prepare = pipe_prepare, .connect = pipe_epoll_connect, .send = fd_send,
+	  .recv = pipe_epoll_recv, .disconnect = bench_no_disconnect, .cleanup = fds_cleanup },
+	{ .name = "eventfd", .family = FAMILY_KERNEL, .suites = SUITE_WAKE,
+	  .about = "a mailbox in shared memory per direction, an eventfd rung "
+		   "per message, receivers in epoll_wait (related processes only)",
+	  .prepare = evfd_prepare, .connect = evfd_connect, .send = evfd_send,
+	  .recv = evfd_recv, .disconnect = bench_no_disconnect, .cleanup = evfd_cleanup },
 	{ .name = "mq", .family = FAMILY_KERNEL, .suites = KERNEL_SUITES,
 	  .about = "two POSIX message queues",
 	  .prepare = mq_prepare, .connect = mq_connect, .send = mq_tsend,

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmq's own transports: a pair in each wait mode, the zero-copy calls,
- * and a hub's server with one client.
+ * a pair in an event loop, and a hub's server with one client.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -124,6 +125,75 @@ static void shmq_disconnect(struct bench_ctx *c, int side)
 }
 
 /*
+ * shmq-epoll: a pair whose receivers wait as an event loop does: try_recv
+ * until -EAGAIN, then epoll_wait() on an epoll set of their own that
+ * holds the channel's descriptor (shmq_fd()).
+ */
+struct epoll_side {
+	shmq_t *q;
+	int ep;
+};
+
+static int epoll_tconnect(struct bench_ctx *c, int side)
+{
+	struct epoll_side *es = calloc(1, sizeof(*es));
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct shmq_options o;
+	int r, fd;
+
+	(void)side;
+	if (!es)
+		return -ENOMEM;
+	c->priv = es;
+	es->ep = -1;
+	shmq_bench_options(c, SHMQ_WAIT_BLOCK, &o);
+	r = shmq_open(c->name, &o, &es->q);
+	if (r)
+		return r;
+	fd = shmq_fd(es->q);
+	if (fd < 0)
+		return fd;
+	es->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (es->ep < 0 || epoll_ctl(es->ep, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static int epoll_tsend(struct bench_ctx *c, int side, const void *buf)
+{
+	struct epoll_side *es = c->priv;
+
+	(void)side;
+	return shmq_send(es->q, buf, c->size);
+}
+
+static int epoll_trecv(struct bench_ctx *c, int side, void *buf)
+{
+	struct epoll_side *es = c->priv;
+	struct epoll_event ev;
+	size_t len;
+	int r;
+
+	(void)side;
+	while ((r = shmq_try_recv(es->q, buf, c->size, &len)) == -EAGAIN)
+		if (epoll_wait(es->ep, &ev, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	return r ? r : len == c->size ? 0 : -EBADMSG;
+}
+
+static void epoll_tdisconnect(struct bench_ctx *c, int side)
+{
+	struct epoll_side *es = c->priv;
+
+	(void)side;
+	if (es->q)
+		shmq_close(es->q);
+	if (es->ep >= 0)
+		close(es->ep);
+	free(es);
+}
+
+/*
  * shmq-hub: side 0 serves a hub, side 1 connects to it.  Side 0 receives
  * the way a server does: shmq_hub_wait() for a client with a message,
  * then a receive on that client's channel.
@@ -220,6 +290,11 @@ const struct transport bench_shmq[] = {
 	  .send = shmq_tsend, .recv = shmq_trecv, .disconnect = shmq_disconnect,
 	  .cleanup = bench_nothing, .reserve = shmq_treserve, .commit = shmq_tcommit,
 	  .peek = shmq_tpeek, .release = shmq_trelease },
+	{ .name = "shmq-epoll", .family = FAMILY_SHMQ, .suites = SHMQ_SUITES | SUITE_WAKE,
+	  .about = "shmq, receivers in an event loop: try_recv until -EAGAIN, "
+		   "then epoll_wait on shmq_fd()",
+	  .prepare = shmq_prepare, .connect = epoll_tconnect, .send = epoll_tsend,
+	  .recv = epoll_trecv, .disconnect = epoll_tdisconnect, .cleanup = bench_nothing },
 	{ .name = "shmq-hub", .family = FAMILY_SHMQ, .suites = SHMQ_SUITES | SUITE_WAKE,
 	  .about = "shmq, a hub's server and one client; the server receives "
 		   "through shmq_hub_wait(), as a server of many does",
