@@ -27,6 +27,8 @@ struct bench_ctx {
 	void *priv;		/* one side's own state, after connect */
 	char skip[160];		/* why prepare() skipped */
 	int error;		/* -errno behind a NULL from claim/take */
+	char *why;		/* one side's: where a library explains a failure */
+	size_t why_size;
 };
 
 /* Who a transport's mechanism is, for the report's comparisons. */
@@ -100,7 +102,7 @@ struct bench_result {
 	int mode;
 	size_t size;
 	int status;		/* 0 ok, 1 skipped, -1 failed */
-	char note[200];		/* skip or failure reason */
+	char note[512];		/* skip or failure reason */
 	uint64_t messages;	/* verified, over every repetition */
 	int reps;
 	double rate;		/* median: round trips/s or messages/s */

@@ -45,6 +45,7 @@ struct board {
 	uint64_t verified[2];
 	int64_t bad_seq;		/* first message that failed, or -1 */
 	int error[2];			/* -errno from the transport */
+	char why[2][300];		/* and its explanation, if it gave one */
 	double cpu_percent;		/* idle */
 	struct hist hist;		/* round trips, or wake-up latencies */
 };
@@ -611,6 +612,8 @@ int bench_run(const struct transport *t, const struct bench_job *job,
 		if (pid[i] == 0) {
 			struct side_args a = { t, job, &c, b, pattern, i };
 
+			c.why = b->why[i];
+			c.why_size = sizeof(b->why[i]);
 			alarm(CHILD_LIMIT_S);
 			pin(job->pin[i]);
 			r = run_side(&a);
@@ -642,7 +645,7 @@ int bench_run(const struct transport *t, const struct bench_job *job,
 	t->cleanup(&c);
 
 	if (hung || b->error[0] || b->error[1]) {
-		int e = b->error[0] ? b->error[0] : b->error[1];
+		int s = b->error[0] ? 0 : 1, e = b->error[s];
 
 		res->status = -1;
 		if (hung)
@@ -652,7 +655,8 @@ int bench_run(const struct transport *t, const struct bench_job *job,
 			snprintf(res->note, sizeof(res->note),
 				 "FAILED: message %lld arrived wrong", (long long)b->bad_seq);
 		else
-			snprintf(res->note, sizeof(res->note), "failed: %s", strerror(-e));
+			snprintf(res->note, sizeof(res->note), "failed: %s%s%.300s%s", strerror(-e),
+				 b->why[s][0] ? " (" : "", b->why[s], b->why[s][0] ? ")" : "");
 	} else {
 		double rates[MAX_REPS];
 		int reps = job->mode == MODE_PINGPONG || job->mode == MODE_STREAM ? job->reps : 0;

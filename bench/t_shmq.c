@@ -32,6 +32,8 @@ static void shmq_bench_options(const struct bench_ctx *c, int wait,
 	o->send_capacity = o->recv_capacity = cap;
 	o->wait = wait;
 	o->open_timeout_ms = 10000;
+	o->errbuf = c->why;
+	o->errbuf_size = c->why ? c->why_size : 0;
 }
 
 static int shmq_connect_wait(struct bench_ctx *c, int wait)

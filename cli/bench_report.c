@@ -172,7 +172,7 @@ static void result_row(struct table *t, const struct bench_result *r)
 	char c[9][32];
 
 	if (r->status) {
-		char note[220];
+		char note[540];
 
 		snprintf(note, sizeof(note), "%s: %s", r->status > 0 ? "skipped" : "FAILED",
 			 r->note);
