@@ -417,6 +417,19 @@ int shmq_hub_open(const char *address, const struct shmq_options *options,
  */
 int shmq_hub_wait(shmq_hub_t *hub, shmq_t **client, int64_t timeout_ns);
 /*
+ * A descriptor for an event loop, as shmq_fd() is for a channel: readable
+ * while shmq_hub_wait(hub, &c, 0) would not return -EAGAIN (a client with
+ * a message or whose stream ended, a client's death at once), and also
+ * when a client asks to come in or has just joined, so that a wait(0)
+ * lets it in.  Level-triggered: once wait(0) has said -EAGAIN it stops
+ * being readable by itself.  Messages of a held client can make it
+ * readable for nothing (wait(0) then says -EAGAIN and clears it); a held
+ * client's death does not.  One descriptor, made at the first call and
+ * owned by the hub (shmq_hub_close() closes it).  -ECHILD in a fork
+ * child, -EMFILE and the like.
+ */
+int shmq_hub_fd(shmq_hub_t *hub);
+/*
  * Hold @client (@hold nonzero): shmq_hub_wait() passes it over, for its
  * messages and its end alike, until it is let go again (@hold 0).  For a
  * server that cannot take more from one client for now (its answers do not

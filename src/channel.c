@@ -42,7 +42,7 @@ static void notify_data(struct shmq *q)
 {
 	shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake, &q->tx.ctl->data_poller);
 	if (q->door)
-		shmq_ec_notify(q->door, q->waiter.wake, NULL);
+		shmq_ec_notify(q->door, q->waiter.wake, q->door_poller);
 }
 
 /*
@@ -479,7 +479,7 @@ static void poller_follow_peer(struct shmq *q)
 static int poller_rearm(struct shmq *q, struct wait_ctx *c)
 {
 	/* One system call when the descriptor is not ready (the usual case). */
-	if (shmq_poller_drain(q->poller))
+	if (shmq_poller_drain(q->poller, NULL, 0, NULL))
 		poll_peer(c->sd);	/* maybe its pidfd: look now, not in 1 ms */
 	poller_follow_peer(q);
 	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
@@ -704,6 +704,13 @@ int shmq_chan_would_return(shmq_t *q)
 void shmq_chan_poll_peer(shmq_t *q)
 {
 	poll_peer(&q->side[RECV]);
+}
+
+int shmq_chan_peer_pidfd(shmq_t *q)
+{
+	const struct shmq_peer *pe = q->side[RECV].peer;
+
+	return pe->kind == SHMQ_WATCH_PIDFD ? pe->fd : -1;
 }
 
 /* ------------------------------------------------------------------ */

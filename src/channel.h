@@ -63,6 +63,7 @@ struct shmq {
 	 */
 	void *hub_map;
 	struct shmq_ec *door;
+	const uint64_t *door_poller;
 	/*
 	 * The descriptor an event loop waits on for what we receive
 	 * (shmq_fd()), made at its first call; and the peer whose pidfd it

@@ -733,7 +733,7 @@ static int made_by_server(int shmid, const struct shmq_seg_info *server)
  */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
 			 const struct shmq_seg_info *server, void *hub_map,
-			 struct shmq_ec *door, shmq_t **out)
+			 struct shmq_ec *door, const uint64_t *door_poller, shmq_t **out)
 {
 	struct shmq_addr a = { .kind = SHMQ_ADDR_ID, .key = IPC_PRIVATE, .shmid = shmid };
 	struct shmq *q;
@@ -768,6 +768,7 @@ int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
 	}
 	q->hub_map = hub_map;
 	q->door = door;
+	q->door_poller = door_poller;
 	*out = q;
 	return 0;
 }

@@ -97,12 +97,18 @@ int shmq_poller_open(struct shmq_poller *p);
 void shmq_poller_close(struct shmq_poller *p);
 /*
  * Empty the socket, so that the descriptor stops being ready by itself:
- * 0 if it was not ready at all (one system call), 1 if it was (a wake, or
- * the peer's pidfd: its process has ended).
+ * 0 if it was not ready at all (one system call), else how many things
+ * were (a wake, or pidfds: their processes have ended).  The tags of up
+ * to @max ready pidfds go to @tags, their number to *@ntags (both may be
+ * NULL / 0).
  */
-int shmq_poller_drain(struct shmq_poller *p);
+int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags);
 /* Keep @pidfd (-1: none) in the set, in place of the one before. */
 void shmq_poller_watch(struct shmq_poller *p, int pidfd);
+/* Add @pidfd to the set, drained with @tag (never 0 or 1): 0, or -errno. */
+int shmq_poller_add(struct shmq_poller *p, int pidfd, uint64_t tag);
+/* Take @pidfd out of the set again. */
+void shmq_poller_remove(struct shmq_poller *p, int pidfd);
 /* Wake the poller @token names, if any does: never fails, never blocks. */
 void shmq_poller_wake(uint64_t token);
 /*

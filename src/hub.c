@@ -62,6 +62,12 @@ struct shmq_hub {
 	size_t count, alloc;
 	size_t next;		/* where the next scan starts: turns */
 	shmq_t *found;
+	/*
+	 * The descriptor (shmq_hub_fd()), once asked for: its socket's token
+	 * is in the door line, and each client's pidfd is in its set, tagged
+	 * with the client's handle, while the client is not held.
+	 */
+	struct shmq_poller *poller;
 };
 
 static int stopped(const struct shmq_options *o)
@@ -95,6 +101,27 @@ static void free_slot(struct shmq_hub *h, int i)
 	shmq_store_release(&slot_at(h, i)->client, 0);
 }
 
+/*
+ * Put @c's pidfd in the descriptor's set, so that its death makes the
+ * descriptor ready at once.  Without one (no pidfd here, or no
+ * descriptor for it), its death is seen at the next look for any reason.
+ */
+static void poller_add_client(struct shmq_hub *h, shmq_t *c)
+{
+	int fd = shmq_chan_peer_pidfd(c);
+
+	if (fd >= 0)
+		shmq_poller_add(h->poller, fd, (uint64_t)(uintptr_t)c);
+}
+
+static void poller_remove_client(struct shmq_hub *h, shmq_t *c)
+{
+	int fd = shmq_chan_peer_pidfd(c);
+
+	if (fd >= 0)
+		shmq_poller_remove(h->poller, fd);
+}
+
 /* A client has joined: from now on hub_wait() watches its channel. */
 static void adopt(struct shmq_hub *h, shmq_t *c)
 {
@@ -112,6 +139,8 @@ static void adopt(struct shmq_hub *h, shmq_t *c)
 	}
 	h->clients[h->count].q = c;
 	h->clients[h->count++].held = 0;
+	if (h->poller)
+		poller_add_client(h, c);
 }
 
 /* Answer the client asking in slot @i (owner word @w) with a channel. */
@@ -264,6 +293,64 @@ static void hub_check(void *arg)
 		service_slot(h, (int)i, 1);
 }
 
+/*
+ * Nothing to return, and an event loop may wait on our descriptor next:
+ * empty its socket, look at each client whose pidfd it reported (dead:
+ * a receive would say so now), announce ourselves on the door, and look
+ * once more, as poller_rearm() does for a channel (channel.c).
+ */
+static int hub_rearm(struct shmq_hub *h)
+{
+	uint64_t tags[16];
+	size_t i;
+	int k, n;
+
+	if (shmq_poller_drain(h->poller, tags, 16, &n))
+		for (k = 0; k < n; k++)
+			for (i = 0; i < h->count; i++)
+				/* A tag is only compared, never followed. */
+				if ((uint64_t)(uintptr_t)h->clients[i].q == tags[k])
+					shmq_chan_poll_peer(h->clients[i].q);
+	/* Clients can write the line: a token scribbled over lasts until now. */
+	shmq_store_relaxed(&h->area->door_poller, h->poller->token);
+	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_smp_mb();
+	return hub_ready(h);
+}
+
+SHMQ_API int shmq_hub_fd(shmq_hub_t *h)
+{
+	struct shmq_poller *p;
+	size_t i;
+	int r;
+
+	if (!h)
+		return -EINVAL;
+	if (shmq_forked_since(h->gen))
+		return -ECHILD;
+	if (h->poller)
+		return h->poller->ep;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = shmq_poller_open(p);
+	if (r) {
+		free(p);
+		return r;
+	}
+	h->poller = p;
+	shmq_store_release(&h->area->door_poller, p->token);
+	for (i = 0; i < h->count; i++)
+		if (!h->clients[i].held)
+			poller_add_client(h, h->clients[i].q);
+	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_smp_mb();
+	/* Ready now if a wait would return now (for what came before, too). */
+	if (hub_ready(h))
+		shmq_poller_wake(p->token);
+	return p->ep;
+}
+
 SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
 {
 	static const struct shmq_wait_ops ops = { hub_ready, hub_check, hub_poll };
@@ -279,6 +366,8 @@ SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
 			/* A call made after a client died learns it now. */
 			hub_check(h);
 			r = hub_ready(h);
+			if (r == 0 && h->poller)
+				r = hub_rearm(h);
 			if (r <= 0)
 				return r ? r : -EAGAIN;
 		} else {
@@ -303,6 +392,8 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 			break;
 	if (i == h->count)
 		return -EINVAL;
+	if (h->poller && !h->clients[i].held)
+		poller_remove_client(h, c);
 	memmove(&h->clients[i], &h->clients[i + 1],
 		(h->count - i - 1) * sizeof(*h->clients));
 	h->count--;
@@ -317,7 +408,17 @@ SHMQ_API int shmq_hub_hold(shmq_hub_t *h, shmq_t *c, int hold)
 
 	for (i = 0; i < h->count; i++)
 		if (h->clients[i].q == c) {
-			h->clients[i].held = !!hold;
+			hold = !!hold;
+			/* A held client must not keep the descriptor ready. */
+			if (h->poller && hold != h->clients[i].held) {
+				if (hold)
+					poller_remove_client(h, c);
+				else
+					poller_add_client(h, c);
+			}
+			h->clients[i].held = hold;
+			if (h->poller && !hold && shmq_chan_would_return(c))
+				shmq_poller_wake(h->poller->token);
 			return 0;
 		}
 	return -EINVAL;
@@ -466,6 +567,15 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 }
 
 /* The hub and its clients' handles are another process's: let go of ours. */
+static void free_poller(struct shmq_hub *h)
+{
+	if (!h->poller)
+		return;
+	shmq_poller_close(h->poller);
+	free(h->poller);
+	h->poller = NULL;
+}
+
 static void free_forked(struct shmq_hub *h)
 {
 	size_t i;
@@ -476,6 +586,7 @@ static void free_forked(struct shmq_hub *h)
 			shmq_close(h->view[k].pending);	/* unmaps only */
 	for (i = 0; i < h->count; i++)
 		shmq_close(h->clients[i].q);
+	free_poller(h);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -494,6 +605,8 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 	}
 	/* No more answers: clients asking from now on are refused. */
 	shmq_cas(&h->hdr->ep[0].owner, h->me, (h->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
+	if (h->poller)
+		shmq_cas(&h->area->door_poller, h->poller->token, (uint64_t)0);
 	for (k = 0; k < SHMQ_HUB_SLOTS; k++) {
 		struct shmq_hub_slot *sl = slot_at(h, k);
 		struct slot_view *v = &h->view[k];
@@ -513,6 +626,7 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 	/* Ours to remove, unless someone did, and another took the address. */
 	if (!h->removed)
 		shmq_seg_remove(h->shmid);
+	free_poller(h);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -671,16 +785,20 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 		return r;
 	}
 	shmq_fetch_add_release(&area->asks, 1);
-	shmq_ec_notify(&area->door, &shmq_futex_ops, NULL);
+	shmq_ec_notify(&area->door, &shmq_futex_ops, &area->door_poller);
 	r = wait_for_offer(hdr, sl, &server, o, deadline);
 	shmq_peer_forget(&server);
 	if (r >= 0)
-		r = shmq_chan_take_offer(r, o, mode, &hub, p, &area->door, out);
-	if (r == 0)
+		r = shmq_chan_take_offer(r, o, mode, &hub, p, &area->door,
+					 &area->door_poller, out);
+	if (r == 0) {
+		/* In: the server adopts us at once, not at our first message. */
+		shmq_ec_notify(&area->door, &shmq_futex_ops, &area->door_poller);
 		return 0;
+	}
 	/* Done with the slot: the server frees it (and withdraws any offer). */
 	shmq_cas(&sl->client, me, (me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
-	shmq_ec_notify(&area->door, &shmq_futex_ops, NULL);
+	shmq_ec_notify(&area->door, &shmq_futex_ops, &area->door_poller);
 	return r;
 }
 

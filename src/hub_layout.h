@@ -18,7 +18,8 @@
  * cap[] are the capacities of each client's channel ([0] server to
  * client, [1] client to server).  What follows is the hub's own:
  *
- *   4096   the door: an eventcount the server sleeps on, and `asks`
+ *   4096   the door: an eventcount the server sleeps on, `asks`, and the
+ *          token of the server's descriptor (+16)
  *   4224   64 slots of 128 bytes, where clients ask for a channel
  *
  * A slot goes: free (client 0) -> a client claims it by compare-and-swap
@@ -45,12 +46,19 @@ struct shmq_hub_area {
 	 */
 	struct shmq_ec door;
 	uint32_t asks;		/* bumped by a client after claiming a slot */
-	uint8_t pad[SHMQ_LINE - sizeof(struct shmq_ec) - 4];
+	uint32_t unused;
+	/*
+	 * The server's descriptor (shmq_hub_fd()), once it has one: the token
+	 * a client wakes it by when the door's SHMQ_EC_POLLER is set.
+	 */
+	uint64_t door_poller;
+	uint8_t pad[SHMQ_LINE - sizeof(struct shmq_ec) - 16];
 	struct shmq_hub_slot slot[SHMQ_HUB_SLOTS];
 };
 
 #define SHMQ_HUB_SIZE ((uint64_t)SHMQ_HDR_SIZE + sizeof(struct shmq_hub_area))
 _Static_assert(sizeof(struct shmq_hub_slot) == SHMQ_LINE, "hub slot layout");
 _Static_assert(offsetof(struct shmq_hub_area, slot) == SHMQ_LINE, "hub door line");
+_Static_assert(offsetof(struct shmq_hub_area, door_poller) == 16, "hub door token");
 
 #endif /* SHMQ_HUB_LAYOUT_H */

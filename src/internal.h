@@ -184,18 +184,21 @@ int shmq_chan_joined(shmq_t *q);
 /* Take an offer back: 0 (freed), or 1 if the client joined just before. */
 int shmq_chan_withdraw(shmq_t *q);
 /*
- * The client's side: join the offered channel, ringing @door on commits,
- * if the hub's creator (@server, the hub segment's kernel facts) made it.
+ * The client's side: join the offered channel, ringing @door (and the
+ * server's descriptor, whose token is at @door_poller) on commits, if the
+ * hub's creator (@server, the hub segment's kernel facts) made it.
  */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
 			 const struct shmq_seg_info *server, void *hub_map,
-			 struct shmq_ec *door, shmq_t **out);
+			 struct shmq_ec *door, const uint64_t *door_poller, shmq_t **out);
 /* Spinning: a record to receive (or a poison)?  One load. */
 int shmq_chan_has_record(shmq_t *q);
 /* Would a receive return at once: a record, an end, an error? */
 int shmq_chan_would_return(shmq_t *q);
 /* The periodic look at the client's process, for would_return to report. */
 void shmq_chan_poll_peer(shmq_t *q);
+/* The pidfd watching the client's process, or -1 (none, or not a pidfd). */
+int shmq_chan_peer_pidfd(shmq_t *q);
 
 /*
  * hub.c: connect to the hub at @a as a client, waiting for a server until

@@ -41,6 +41,10 @@
 #include "atomics.h"
 #include "eventcount.h"
 
+/* What epoll hands back for the socket, and for a channel's one pidfd. */
+#define SOCK_TAG 0
+#define PEER_TAG 1
+
 /* This process's sending socket, or -1 (kept across fork, not exec). */
 static int sender = -1;
 
@@ -112,7 +116,7 @@ int shmq_poller_open(struct shmq_poller *p)
 		if (p->ep < 0)
 			r = -errno;
 	}
-	ev.data.fd = p->sock;
+	ev.data.u64 = SOCK_TAG;
 	if (r == 0 && epoll_ctl(p->ep, EPOLL_CTL_ADD, p->sock, &ev) < 0)
 		r = -errno;
 	if (r)
@@ -129,16 +133,34 @@ void shmq_poller_close(struct shmq_poller *p)
 	p->ep = p->sock = p->watched = -1;
 }
 
-int shmq_poller_drain(struct shmq_poller *p)
+int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags)
 {
-	struct epoll_event ev;
+	struct epoll_event ev[16];
 	char buf[64];
+	int n = epoll_wait(p->ep, ev, 16, 0), i, k = 0;
 
-	if (epoll_wait(p->ep, &ev, 1, 0) <= 0)
-		return 0;
-	while (recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		;
-	return 1;
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.u64 == SOCK_TAG)
+			while (recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+				;
+		else if (k < max)
+			tags[k++] = ev[i].data.u64;
+	}
+	if (ntags)
+		*ntags = k;
+	return n > 0 ? n : 0;
+}
+
+int shmq_poller_add(struct shmq_poller *p, int pidfd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(p->ep, EPOLL_CTL_ADD, pidfd, &ev) ? -errno : 0;
+}
+
+void shmq_poller_remove(struct shmq_poller *p, int pidfd)
+{
+	epoll_ctl(p->ep, EPOLL_CTL_DEL, pidfd, NULL);
 }
 
 void shmq_poller_watch(struct shmq_poller *p, int pidfd)
@@ -156,7 +178,7 @@ void shmq_poller_watch(struct shmq_poller *p, int pidfd)
 	p->watched = -1;
 	if (pidfd < 0)
 		return;
-	ev.data.fd = pidfd;
+	ev.data.u64 = PEER_TAG;
 	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, pidfd, &ev) == 0)
 		p->watched = pidfd;
 }

@@ -14,10 +14,19 @@ is "$(cat "$tmp/a" "$tmp/b")" "$(printf 'joiner got: answer to question 1\njoine
 	"the joiner prints three answers"
 ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror $SAN_CFLAGS -Iinclude -o "$tmp/event_loop" examples/event_loop.c "$BUILD/libshmq.a" -lpthread
 is "$?" 0 "examples/event_loop.c compiles with -Wall -Wextra -Werror"
-left=$(tname left) right=$(tname right)
-timeout 30 "$tmp/event_loop" "$left" "$right" > "$tmp/loop.out" 2> "$tmp/loop.err" & l=$!
-timeout 30 "$SHMQ" send "$left" one two & s1=$!
+svc=$(tname svc) left=$(tname left) right=$(tname right)
+# As its comment says: a sender on each channel (left's keeps its stream
+# open until $tmp/go is written), then pings while the loop runs.
+mkfifo "$tmp/go"
+timeout 30 "$tmp/event_loop" "$svc" "$left" "$right" > "$tmp/loop.out" 2> "$tmp/loop.err" & l=$!
+{ printf 'one\ntwo\n'; timeout 30 cat "$tmp/go"; } | timeout 30 "$SHMQ" send "$left" & s1=$!
 timeout 30 "$SHMQ" send "$right" three; s2=$?
+timeout 30 "$SHMQ" ping "$svc" -c 5 -i 0 -q > "$tmp/ping1" 2>&1 & p1=$!
+timeout 30 "$SHMQ" ping "$svc" -c 5 -i 0 -q > "$tmp/ping2" 2>&1; p2=$?
+wait $p1; p1=$?
+is "$p1.$p2" "0.0" "two pings through the loop's hub at once: every answer right"
+like "$(cat "$tmp/ping1")" "5 round trips" "  and each counts its 5 round trips"
+: > "$tmp/go"
 wait $s1; s1=$?
 wait $l; sl=$?
 is "$sl.$s1.$s2" "0.0.0" "the event loop and both senders exit 0"
