@@ -336,13 +336,25 @@ int shmq_set_wait(shmq_t *q, int wait, int64_t spin_ns);
  * (it sleeps, or will): the sender sees that in shared memory.  A peer's
  * death makes it readable at once (a pidfd), and so does its close.
  *
- * For receiving only: a send that finds the ring full still waits, or
- * try_send says -EAGAIN.  The descriptor is an epoll set holding a unix
- * datagram socket in the abstract namespace: both processes must share a
- * network namespace as well as the IPC one.  Use it from the thread that
- * receives.  -ECHILD in a fork child, -EMFILE and the like.
+ * For receiving; shmq_send_fd() is for sending.  The descriptor is an
+ * epoll set holding a unix datagram socket in the abstract namespace: both
+ * processes must share a network namespace as well as the IPC one.  Use
+ * it from the thread that receives.  -ECHILD in a fork child, -EMFILE and
+ * the like.
  */
 int shmq_fd(shmq_t *q);
+/*
+ * The same for sending: a descriptor that is *readable* (an epoll set is
+ * never writable) while a send of the largest message would not wait:
+ * there is room for it, or a send would fail at once (the peer of a pair
+ * closed or died, shutdown, poison).  Once try_send has said -EAGAIN it
+ * stops being readable until the receiver frees room; it may then turn
+ * readable before there is room for the message you wanted (try again).
+ * Wait for it (POLLIN), then try_send until -EAGAIN.  On a persistent
+ * channel a consumer's death does not make it readable (a send would
+ * wait for the next consumer).  Errors as for shmq_fd().
+ */
+int shmq_send_fd(shmq_t *q);
 
 enum shmq_peer_state {
 	SHMQ_PEER_NONE = 0,	/* never attached (persistent channels) */

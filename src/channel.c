@@ -56,7 +56,7 @@ static int poison(struct shmq *q)
 	    !q->borrowed && !foreign(q)) {
 		shmq_store_release(&q->hdr->ep[q->slot].poisoned, 1);
 		notify_data(q);
-		shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, NULL);
+		shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, &q->rx.ctl->space_poller);
 	}
 	return -EBADMSG;
 }
@@ -332,6 +332,8 @@ static const struct shmq_wait_ops send_wait_ops = { send_ready, wait_check, send
 /* Send side                                                           */
 /* ------------------------------------------------------------------ */
 
+static int send_rearm(struct shmq *q, size_t len, void **buf);
+
 static int reserve(struct shmq *q, size_t len, void **buf, int64_t timeout_ns)
 {
 	struct shmq_side *sd = &q->side[SEND];
@@ -351,7 +353,9 @@ static int reserve(struct shmq *q, size_t len, void **buf, int64_t timeout_ns)
 	if (timeout_ns == 0) {
 		poll_peer_now_and_then(sd);
 		r = send_blocked(sd);
-		return r < 0 ? r : -EAGAIN;
+		if (r == 0 && q->send_poller)
+			r = send_rearm(q, len, buf);
+		return r < 0 ? r : r > 0 ? 0 : -EAGAIN;
 	}
 	r = shmq_wait(&q->tx.ctl->space, &q->waiter, &send_wait_ops, &c,
 		      shmq_deadline(timeout_ns));
@@ -440,7 +444,7 @@ static void return_space(struct shmq *q)
 	if (!shmq_ring_unreturned(&q->rx))
 		return;
 	shmq_ring_return_space(&q->rx);
-	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, NULL);
+	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, &q->rx.ctl->space_poller);
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,23 +452,53 @@ static void return_space(struct shmq *q)
 /* ------------------------------------------------------------------ */
 
 /*
- * Keep the peer's pidfd in the poller's set while it holds its slot, so
+ * Keep the peer's pidfd in poller @p's set while it holds its slot, so
  * that its death makes the descriptor ready; not once it has closed (a
  * persistent channel waits for the next producer, and a closed peer's
- * later death must not keep the descriptor ready).
+ * later death must not keep the descriptor ready).  @followed: the owner
+ * word whose pidfd the set holds, or 0.  @allowed 0: never any.
  */
-static void poller_follow_peer(struct shmq *q)
+static void follow_peer(struct shmq *q, struct shmq_poller *p, uint64_t *followed,
+			const struct shmq_side *sd, int allowed)
 {
-	const struct shmq_peer *pe = q->side[RECV].peer;
+	const struct shmq_peer *pe = sd->peer;
 	uint64_t w = peer_owner_word(q);
-	int attached = w == pe->owner && shmq_owner_state(w) == SHMQ_EP_ATTACHED &&
-		       pe->kind == SHMQ_WATCH_PIDFD;
+	int attached = allowed && w == pe->owner &&
+		       shmq_owner_state(w) == SHMQ_EP_ATTACHED && pe->kind == SHMQ_WATCH_PIDFD;
 	uint64_t want = attached ? w : 0;
 
-	if (want == q->poller_peer && (want || q->poller->watched < 0))
+	if (want == *followed && (want || p->watched < 0))
 		return;
-	shmq_poller_watch(q->poller, attached ? pe->fd : -1);
-	q->poller_peer = want;
+	shmq_poller_watch(p, attached ? pe->fd : -1);
+	*followed = want;
+}
+
+static void poller_follow_peer(struct shmq *q)
+{
+	follow_peer(q, q->poller, &q->poller_peer, &q->side[RECV], 1);
+}
+
+/* A descriptor for @q, its token published at @where: 0, or -errno. */
+static int make_poller(struct shmq *q, struct shmq_poller **out, uint64_t *where)
+{
+	struct shmq_poller *p;
+	int r;
+
+	if (foreign(q))
+		return -ECHILD;
+	if (q->borrowed)
+		return -EOPNOTSUPP;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = shmq_poller_open(p);
+	if (r) {
+		free(p);
+		return r;
+	}
+	*out = p;
+	shmq_store_release(where, p->token);
+	return 0;
 }
 
 /*
@@ -505,19 +539,11 @@ SHMQ_API int shmq_fd(shmq_t *q)
 		return -ECHILD;
 	if (q->poller)
 		return q->poller->ep;
-	if (q->borrowed)
-		return -EOPNOTSUPP;
-	p = malloc(sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	r = shmq_poller_open(p);
-	if (r) {
-		free(p);
+	r = make_poller(q, &q->poller, &q->rx.ctl->data_poller);
+	if (r)
 		return r;
-	}
-	q->poller = p;
+	p = q->poller;
 	q->poller_peer = 0;
-	shmq_store_release(&q->rx.ctl->data_poller, p->token);
 	poll_peer(&q->side[RECV]);
 	poller_follow_peer(q);
 	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
@@ -526,6 +552,62 @@ SHMQ_API int shmq_fd(shmq_t *q)
 	if (shmq_chan_would_return(q))
 		shmq_poller_wake(p->token);
 	return p->ep;
+}
+
+/*
+ * No room, and an event loop may wait on our sending descriptor next: as
+ * poller_rearm(), on the space eventcount.  1 with room after all (in
+ * *@buf), 0 none, or why a send fails now.
+ */
+static int send_rearm(struct shmq *q, size_t len, void **buf)
+{
+	struct shmq_side *sd = &q->side[SEND];
+	int r;
+
+	if (shmq_poller_drain(q->send_poller, NULL, 0, NULL))
+		poll_peer(sd);
+	follow_peer(q, q->send_poller, &q->send_poller_peer, sd, !q->persistent);
+	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_smp_mb();
+	r = shmq_ring_reserve(&q->tx, len, buf);
+	if (r == 0)
+		return 1;
+	if (r == -EBADMSG)
+		return poison(q);
+	return r == -EAGAIN ? send_blocked(sd) : r;
+}
+
+/* Would a send of the largest message return at once (sent, or failed)? */
+static int send_would_return(struct shmq *q)
+{
+	if (unusable(q) || q->shut)
+		return 1;
+	if (!q->persistent && send_blocked(&q->side[SEND]) < 0)
+		return 1;
+	return shmq_ring_fits(&q->tx, q->tx.max_msg) != 0;
+}
+
+SHMQ_API int shmq_send_fd(shmq_t *q)
+{
+	int r;
+
+	if (!q)
+		return -EINVAL;
+	if (foreign(q))
+		return -ECHILD;
+	if (q->send_poller)
+		return q->send_poller->ep;
+	r = make_poller(q, &q->send_poller, &q->tx.ctl->space_poller);
+	if (r)
+		return r;
+	q->send_poller_peer = 0;
+	poll_peer(&q->side[SEND]);
+	follow_peer(q, q->send_poller, &q->send_poller_peer, &q->side[SEND], !q->persistent);
+	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_smp_mb();
+	if (send_would_return(q))
+		shmq_poller_wake(q->send_poller->token);
+	return q->send_poller->ep;
 }
 
 /* The next record into @c (rbuf, len): 0, or why there is none. */
@@ -648,6 +730,10 @@ int shmq_chan_setup_rings(struct shmq *q)
 
 void shmq_chan_free(struct shmq *q)
 {
+	if (q->send_poller) {
+		shmq_poller_close(q->send_poller);
+		free(q->send_poller);
+	}
 	if (q->poller) {
 		shmq_poller_close(q->poller);
 		free(q->poller);
@@ -750,8 +836,10 @@ static int end_channel(struct shmq *q, unsigned how)
 	/* Nobody need wake our descriptor any more: a consumer after us has its own. */
 	if (q->poller && !q->borrowed)
 		shmq_cas(&q->rx.ctl->data_poller, q->poller->token, (uint64_t)0);
+	if (q->send_poller && !q->borrowed)
+		shmq_cas(&q->tx.ctl->space_poller, q->send_poller->token, (uint64_t)0);
 	notify_data(q);
-	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, NULL);
+	shmq_ec_notify(&q->rx.ctl->space, q->waiter.wake, &q->rx.ctl->space_poller);
 	if (!q->borrowed)
 		shmq_seg_detach(q->hdr);
 	shmq_chan_free(q);

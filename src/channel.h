@@ -71,6 +71,12 @@ struct shmq {
 	 */
 	struct shmq_poller *poller;
 	uint64_t poller_peer;
+	/*
+	 * The same for what we send (shmq_send_fd()); it holds the peer's
+	 * pidfd on a pair only (a persistent sender outlives its consumers).
+	 */
+	struct shmq_poller *send_poller;
+	uint64_t send_poller_peer;
 };
 
 /*

@@ -103,7 +103,11 @@ int shmq_ring_attach(struct shmq_ring *r, struct shmq_ring_ctl *ctl,
 	return 0;
 }
 
-int shmq_ring_reserve(struct shmq_ring *r, size_t len, void **buf)
+/*
+ * Is there room at the tail for a record of @len bytes: 0 (its padding in
+ * *@pad), -EAGAIN (full for now), -ENOBUFS, -EMSGSIZE or -EBADMSG.
+ */
+static inline int room_for(struct shmq_ring *r, size_t len, uint64_t *pad_out)
 {
 	uint64_t size, pad = 0, off, need;
 
@@ -113,6 +117,7 @@ int shmq_ring_reserve(struct shmq_ring *r, size_t len, void **buf)
 	off = r->tail & r->mask;
 	if (off + size > r->cap)
 		pad = r->cap - off;	/* every record is contiguous */
+	*pad_out = pad;
 	/* The record, any padding, and the next header slot (zero-ahead). */
 	need = pad + size + 8;
 	/* Behind our own uncommitted batch it could never fit: no waiting. */
@@ -134,6 +139,24 @@ int shmq_ring_reserve(struct shmq_ring *r, size_t len, void **buf)
 		if (r->tail + need - head > r->cap)
 			return -EAGAIN;
 	}
+	return 0;
+}
+
+int shmq_ring_fits(struct shmq_ring *r, size_t len)
+{
+	uint64_t pad;
+	int e = room_for(r, len, &pad);
+
+	return e == 0 ? 1 : e == -EBADMSG ? e : 0;
+}
+
+int shmq_ring_reserve(struct shmq_ring *r, size_t len, void **buf)
+{
+	uint64_t pad;
+	int e = room_for(r, len, &pad);
+
+	if (e)
+		return e;
 	if (pad) {
 		uint64_t w = shmq_rec_word(r->tail, SHMQ_REC_PAD, pad - 8);
 
@@ -154,7 +177,7 @@ int shmq_ring_reserve(struct shmq_ring *r, size_t len, void **buf)
 				   shmq_rec_word(r->tail, SHMQ_REC_MSG, len));
 	*buf = r->data + (r->tail & r->mask) + 8;
 	r->last_pos = r->tail;
-	r->tail += size;
+	r->tail += shmq_rec_size(len);
 	r->npending++;
 	return 0;
 }

@@ -78,7 +78,12 @@ struct shmq_ring_ctl {
 	uint8_t pad2[SHMQ_LINE - sizeof(struct shmq_ec) - 8];
 	/* The producer sleeps here for space; the consumer wakes it. */
 	struct shmq_ec space;
-	uint8_t pad3[SHMQ_LINE - sizeof(struct shmq_ec)];
+	/*
+	 * Written by the producer only: the token of its sending descriptor's
+	 * socket (shmq_send_fd()), or 0; as data_poller, the other way.
+	 */
+	uint64_t space_poller;
+	uint8_t pad3[SHMQ_LINE - sizeof(struct shmq_ec) - 8];
 };
 
 _Static_assert(sizeof(struct shmq_ring_ctl) == 4 * SHMQ_LINE, "ring control layout");
@@ -88,6 +93,8 @@ _Static_assert(offsetof(struct shmq_ring_ctl, data) == 2 * SHMQ_LINE, "data ec l
 _Static_assert(offsetof(struct shmq_ring_ctl, data_poller) == 2 * SHMQ_LINE + 8,
 	       "the poller's token beside the data eventcount");
 _Static_assert(offsetof(struct shmq_ring_ctl, space) == 3 * SHMQ_LINE, "space ec line");
+_Static_assert(offsetof(struct shmq_ring_ctl, space_poller) == 3 * SHMQ_LINE + 8,
+	       "the sending descriptor's token beside the space eventcount");
 
 /* One side's private view of a ring. */
 struct shmq_ring {
@@ -189,6 +196,12 @@ int shmq_ring_ready(const struct shmq_ring *r);
  * separate: until shmq_ring_return_space() the producer cannot reuse it.
  */
 int shmq_ring_release(struct shmq_ring *r);
+/*
+ * Would a record of @len bytes fit now (reading the consumer's head once
+ * more if it looks full)?  1 or 0, consuming nothing; -EBADMSG for a head
+ * no correct consumer writes.
+ */
+int shmq_ring_fits(struct shmq_ring *r, size_t len);
 /* Return the released space to the producer, with one release store. */
 void shmq_ring_return_space(struct shmq_ring *r);
 /* Bytes released but not yet returned to the producer. */
