@@ -127,13 +127,15 @@ static void shmq_disconnect(struct bench_ctx *c, int side)
 }
 
 /*
- * shmq-epoll: a pair whose receivers wait as an event loop does: try_recv
+ * shmq-epoll: a pair whose ends wait as an event loop does: try_recv
  * until -EAGAIN, then epoll_wait() on an epoll set of their own that
- * holds the channel's descriptor (shmq_fd()).
+ * holds the channel's descriptor (shmq_fd()); and try_send, which on a
+ * full ring waits the same way on shmq_send_fd().
  */
 struct epoll_side {
 	shmq_t *q;
-	int ep;
+	int ep;		/* holds shmq_fd() */
+	int send_ep;	/* holds shmq_send_fd() */
 };
 
 static int epoll_tconnect(struct bench_ctx *c, int side)
@@ -147,7 +149,7 @@ static int epoll_tconnect(struct bench_ctx *c, int side)
 	if (!es)
 		return -ENOMEM;
 	c->priv = es;
-	es->ep = -1;
+	es->ep = es->send_ep = -1;
 	shmq_bench_options(c, SHMQ_WAIT_BLOCK, &o);
 	r = shmq_open(c->name, &o, &es->q);
 	if (r)
@@ -158,15 +160,26 @@ static int epoll_tconnect(struct bench_ctx *c, int side)
 	es->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (es->ep < 0 || epoll_ctl(es->ep, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
+	fd = shmq_send_fd(es->q);
+	if (fd < 0)
+		return fd;
+	es->send_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (es->send_ep < 0 || epoll_ctl(es->send_ep, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
 	return 0;
 }
 
 static int epoll_tsend(struct bench_ctx *c, int side, const void *buf)
 {
 	struct epoll_side *es = c->priv;
+	struct epoll_event ev;
+	int r;
 
 	(void)side;
-	return shmq_send(es->q, buf, c->size);
+	while ((r = shmq_try_send(es->q, buf, c->size)) == -EAGAIN)
+		if (epoll_wait(es->send_ep, &ev, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	return r;
 }
 
 static int epoll_trecv(struct bench_ctx *c, int side, void *buf)
@@ -192,6 +205,8 @@ static void epoll_tdisconnect(struct bench_ctx *c, int side)
 		shmq_close(es->q);
 	if (es->ep >= 0)
 		close(es->ep);
+	if (es->send_ep >= 0)
+		close(es->send_ep);
 	free(es);
 }
 
@@ -293,8 +308,8 @@ const struct transport bench_shmq[] = {
 	  .cleanup = bench_nothing, .reserve = shmq_treserve, .commit = shmq_tcommit,
 	  .peek = shmq_tpeek, .release = shmq_trelease },
 	{ .name = "shmq-epoll", .family = FAMILY_SHMQ, .suites = SHMQ_SUITES | SUITE_WAKE,
-	  .about = "shmq, receivers in an event loop: try_recv until -EAGAIN, "
-		   "then epoll_wait on shmq_fd()",
+	  .about = "shmq, both ends in an event loop: try_ calls until -EAGAIN, "
+		   "then epoll_wait on shmq_fd() or shmq_send_fd()",
 	  .prepare = shmq_prepare, .connect = epoll_tconnect, .send = epoll_tsend,
 	  .recv = epoll_trecv, .disconnect = epoll_tdisconnect, .cleanup = bench_nothing },
 	{ .name = "shmq-hub", .family = FAMILY_SHMQ, .suites = SHMQ_SUITES | SUITE_WAKE,
