@@ -516,7 +516,9 @@ static int poller_rearm(struct shmq *q, struct wait_ctx *c)
 	if (shmq_poller_drain(q->poller, NULL, 0, NULL))
 		poll_peer(c->sd);	/* maybe its pidfd: look now, not in 1 ms */
 	poller_follow_peer(q);
-	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	/* The peer can write the line: a token scribbled over lasts until now. */
+	shmq_store_relaxed(&q->rx.ctl->data_poller, q->poller->token);
+	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
 	shmq_smp_mb();
 	return settle_recv(c, 1);
 }
@@ -546,7 +548,7 @@ SHMQ_API int shmq_fd(shmq_t *q)
 	q->poller_peer = 0;
 	poll_peer(&q->side[RECV]);
 	poller_follow_peer(q);
-	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
 	shmq_smp_mb();
 	/* A record, an end or an error: a receive would return at once. */
 	if (shmq_chan_would_return(q))
@@ -567,7 +569,8 @@ static int send_rearm(struct shmq *q, size_t len, void **buf)
 	if (shmq_poller_drain(q->send_poller, NULL, 0, NULL))
 		poll_peer(sd);
 	follow_peer(q, q->send_poller, &q->send_poller_peer, sd, !q->persistent);
-	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	shmq_store_relaxed(&q->tx.ctl->space_poller, q->send_poller->token);
+	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
 	shmq_smp_mb();
 	r = shmq_ring_reserve(&q->tx, len, buf);
 	if (r == 0)
@@ -603,7 +606,7 @@ SHMQ_API int shmq_send_fd(shmq_t *q)
 	q->send_poller_peer = 0;
 	poll_peer(&q->side[SEND]);
 	follow_peer(q, q->send_poller, &q->send_poller_peer, &q->side[SEND], !q->persistent);
-	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
 	shmq_smp_mb();
 	if (send_would_return(q))
 		shmq_poller_wake(q->send_poller->token);

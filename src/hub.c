@@ -313,7 +313,7 @@ static int hub_rearm(struct shmq_hub *h)
 					shmq_chan_poll_peer(h->clients[i].q);
 	/* Clients can write the line: a token scribbled over lasts until now. */
 	shmq_store_relaxed(&h->area->door_poller, h->poller->token);
-	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
 	shmq_smp_mb();
 	return hub_ready(h);
 }
@@ -343,7 +343,7 @@ SHMQ_API int shmq_hub_fd(shmq_hub_t *h)
 	for (i = 0; i < h->count; i++)
 		if (!h->clients[i].held)
 			poller_add_client(h, h->clients[i].q);
-	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
 	shmq_smp_mb();
 	/* Ready now if a wait would return now (for what came before, too). */
 	if (hub_ready(h))

@@ -29,6 +29,7 @@
  * if a few hundred pollers have not, a fresh socket carries the wake.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,13 +68,19 @@ static int dgram_socket(void)
 
 int shmq_poller_prepare(void)
 {
-	int fd;
+	/*
+	 * Each wake not yet read holds some of the send buffer: the default
+	 * (208 KiB) holds 278.  Ask for more; the kernel grants up to twice
+	 * net.core.wmem_max, and it costs memory only while wakes wait.
+	 */
+	int fd, want = 4 << 20;
 
 	if (shmq_load_acquire(&sender) >= 0)
 		return 0;
 	fd = dgram_socket();
 	if (fd < 0)
 		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
 	if (!shmq_cas(&sender, -1, fd))
 		close(fd);	/* another thread made it first */
 	return 0;
@@ -126,6 +133,8 @@ int shmq_poller_open(struct shmq_poller *p)
 
 void shmq_poller_close(struct shmq_poller *p)
 {
+	if (p->watched >= 0)
+		close(p->watched);
 	if (p->ep >= 0)
 		close(p->ep);
 	if (p->sock >= 0)
@@ -137,11 +146,16 @@ int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags
 {
 	struct epoll_event ev[16];
 	char buf[64];
-	int n = epoll_wait(p->ep, ev, 16, 0), i, k = 0;
+	int n = epoll_wait(p->ep, ev, 16, 0), i, j, k = 0;
 
 	for (i = 0; i < n; i++) {
+		/*
+		 * At most a queue's worth (max_dgram_qlen is 10 by default):
+		 * a stranger who keeps refilling it must not keep a try_
+		 * call here.  What is left keeps the descriptor ready.
+		 */
 		if (ev[i].data.u64 == SOCK_TAG)
-			while (recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+			for (j = 0; j < 64 && recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0; j++)
 				;
 		else if (k < max)
 			tags[k++] = ev[i].data.u64;
@@ -165,22 +179,30 @@ void shmq_poller_remove(struct shmq_poller *p, int pidfd)
 
 void shmq_poller_watch(struct shmq_poller *p, int pidfd)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = PEER_TAG };
+	int fd;
 
 	/*
-	 * The watcher closes a dead peer's pidfd before it opens the next
-	 * one, which may get the same number: epoll dropped the old one when
-	 * it was closed, so the number alone says nothing.  Take it out (if
-	 * still in) and put it back in.
+	 * The set holds a copy of its own, taken out before it is closed.
+	 * Not the watcher's: the watcher closes a dead peer's pidfd when it
+	 * watches the next, and epoll drops an entry only once every copy of
+	 * the file is closed, which a fork child's copy can prevent; a
+	 * dead peer's pidfd left in would keep the descriptor ready for good.
 	 */
-	if (p->watched >= 0)
+	if (p->watched >= 0) {
 		epoll_ctl(p->ep, EPOLL_CTL_DEL, p->watched, NULL);
-	p->watched = -1;
+		close(p->watched);
+		p->watched = -1;
+	}
 	if (pidfd < 0)
 		return;
-	ev.data.u64 = PEER_TAG;
-	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, pidfd, &ev) == 0)
-		p->watched = pidfd;
+	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return;	/* out of descriptors: the death is seen by a call */
+	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		p->watched = fd;
+	else
+		close(fd);
 }
 
 void shmq_poller_wake(uint64_t token)

@@ -69,10 +69,13 @@ struct shmq_ring_ctl {
 	struct shmq_ec data;
 	/*
 	 * Written by the consumer only: the token naming its poller's socket
-	 * (shmq_fd()), or 0.  Whoever can write this line can at worst send
-	 * wakes to the wrong socket: the consumer's own then never comes, and
-	 * a stranger's socket gets a byte.  The same writer could as well
-	 * clear `waiting`: a trusted peer's power, not a stranger's.
+	 * (shmq_fd()), or 0, stored again each time it announces itself.
+	 * Whoever can write this line can at worst send wakes to the wrong
+	 * socket: the consumer's own then never comes (as if the producer
+	 * sent nothing), and another socket gets a byte.  The same writer
+	 * could as well clear `waiting`: a trusted peer's power, not a
+	 * stranger's.  A persistent consumer's next announcement, after the
+	 * scribbler's death, puts it right for the next producer.
 	 */
 	uint64_t data_poller;
 	uint8_t pad2[SHMQ_LINE - sizeof(struct shmq_ec) - 8];

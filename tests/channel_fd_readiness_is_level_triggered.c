@@ -5,7 +5,8 @@
  * calls have drained the end; at end of stream, at the peer's death and
  * at its poison, and staying so; for what was queued before the first
  * call; through an epoll set of the program's own; on a persistent
- * channel, for each producer in turn; and -ECHILD in a fork child.
+ * channel, for each producer in turn, also with a fork child holding
+ * copies of the descriptors; and -ECHILD in a fork child.
  */
 #include <poll.h>
 #include <sys/epoll.h>
@@ -301,6 +302,70 @@ static void persistent(void)
 	is_int(shmq_seg_remove(info.shmid), 0, "the persistent channel removed");
 }
 
+static int persistent_stayer(void *arg)
+{
+	struct shmq_options o = { .flags = SHMQ_PERSISTENT | SHMQ_ENDPOINT1 };
+	shmq_t *q = must_open(addr, &o);
+
+	if (!q)
+		return 1;
+	shmq_send(q, arg, strlen(arg));
+	pause();
+	return 0;
+}
+
+static int idle(void *arg)
+{
+	(void)arg;
+	pause();
+	return 0;
+}
+
+/*
+ * A fork child of the consumer holds copies of its descriptors, the dead
+ * producer's pidfd among them: after a new producer's messages are
+ * drained the descriptor must be quiet all the same.
+ */
+static void persistent_with_a_worker(void)
+{
+	struct shmq_options o = { .flags = SHMQ_PERSISTENT | SHMQ_ENDPOINT0 };
+	struct shmq_info info;
+	char buf[16];
+	size_t len;
+	shmq_t *q;
+	pid_t a, b, worker;
+	int fd;
+
+	addr = tap_name("fdworker");
+	q = must_open(addr, &o);
+	if (!q)
+		bail_out("open persistent");
+	fd = shmq_fd(q);
+	a = spawn(persistent_stayer, "first");
+	ok(readable(fd, 5000), "persistent: the first producer's message");
+	shmq_try_recv(q, buf, sizeof(buf), &len);
+	drained(q, fd, "received");
+	worker = spawn(idle, NULL);
+	kill(a, SIGKILL);
+	wait_child(a, 10000);
+	ok(readable(fd, 5000), "the producer killed (a worker forked meanwhile): readable");
+	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -ECONNRESET, "its death is told");
+	b = spawn(persistent_stayer, "second");
+	ok(readable(fd, 5000), "the next producer's message: readable");
+	for (int i = 0; i < 100 && shmq_try_recv(q, buf, sizeof(buf), &len) != 0; i++)
+		usleep(10000);
+	ok(len == 6 && !memcmp(buf, "second", 6), "received");
+	drained(q, fd, "the next producer's message received, its predecessor's death behind");
+	kill(b, SIGKILL);
+	ok(readable(fd, 5000), "the next producer killed: readable");
+	kill(worker, SIGKILL);
+	wait_child(b, 10000);
+	wait_child(worker, 10000);
+	shmq_info(q, &info);
+	shmq_close(q);
+	is_int(shmq_seg_remove(info.shmid), 0, "the persistent channel removed");
+}
+
 static int child_asks(void *arg)
 {
 	return shmq_fd(arg) == -ECHILD ? 0 : 1;
@@ -328,6 +393,7 @@ int main(void)
 	poison();
 	before_and_epoll();
 	persistent();
+	persistent_with_a_worker();
 	forked();
 	return done_testing();
 }
