@@ -478,27 +478,14 @@ static void poller_follow_peer(struct shmq *q)
 	follow_peer(q, q->poller, &q->poller_peer, &q->side[RECV], 1);
 }
 
-/* A descriptor for @q, its token published at @where: 0, or -errno. */
-static int make_poller(struct shmq *q, struct shmq_poller **out, uint64_t *where)
+/* A descriptor for @q: 0, or -errno. */
+static int make_poller(struct shmq *q, struct shmq_poller **out)
 {
-	struct shmq_poller *p;
-	int r;
-
 	if (foreign(q))
 		return -ECHILD;
 	if (q->borrowed)
 		return -EOPNOTSUPP;
-	p = malloc(sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	r = shmq_poller_open(p);
-	if (r) {
-		free(p);
-		return r;
-	}
-	*out = p;
-	shmq_store_release(where, p->token);
-	return 0;
+	return shmq_poller_open(out);
 }
 
 /*
@@ -516,10 +503,7 @@ static int poller_rearm(struct shmq *q, struct wait_ctx *c)
 	if (shmq_poller_drain(q->poller, NULL, 0, NULL))
 		poll_peer(c->sd);	/* maybe its pidfd: look now, not in 1 ms */
 	poller_follow_peer(q);
-	/* The peer can write the line: a token scribbled over lasts until now. */
-	shmq_store_relaxed(&q->rx.ctl->data_poller, q->poller->token);
-	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
-	shmq_smp_mb();
+	shmq_poller_announce(q->poller, &q->rx.ctl->data, &q->rx.ctl->data_poller);
 	return settle_recv(c, 1);
 }
 
@@ -541,15 +525,14 @@ SHMQ_API int shmq_fd(shmq_t *q)
 		return -ECHILD;
 	if (q->poller)
 		return q->poller->ep;
-	r = make_poller(q, &q->poller, &q->rx.ctl->data_poller);
+	r = make_poller(q, &q->poller);
 	if (r)
 		return r;
 	p = q->poller;
 	q->poller_peer = 0;
 	poll_peer(&q->side[RECV]);
 	poller_follow_peer(q);
-	__atomic_fetch_or(&q->rx.ctl->data.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
-	shmq_smp_mb();
+	shmq_poller_announce(p, &q->rx.ctl->data, &q->rx.ctl->data_poller);
 	/* A record, an end or an error: a receive would return at once. */
 	if (shmq_chan_would_return(q))
 		shmq_poller_wake(p->token);
@@ -569,9 +552,7 @@ static int send_rearm(struct shmq *q, size_t len, void **buf)
 	if (shmq_poller_drain(q->send_poller, NULL, 0, NULL))
 		poll_peer(sd);
 	follow_peer(q, q->send_poller, &q->send_poller_peer, sd, !q->persistent);
-	shmq_store_relaxed(&q->tx.ctl->space_poller, q->send_poller->token);
-	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
-	shmq_smp_mb();
+	shmq_poller_announce(q->send_poller, &q->tx.ctl->space, &q->tx.ctl->space_poller);
 	r = shmq_ring_reserve(&q->tx, len, buf);
 	if (r == 0)
 		return 1;
@@ -600,14 +581,13 @@ SHMQ_API int shmq_send_fd(shmq_t *q)
 		return -ECHILD;
 	if (q->send_poller)
 		return q->send_poller->ep;
-	r = make_poller(q, &q->send_poller, &q->tx.ctl->space_poller);
+	r = make_poller(q, &q->send_poller);
 	if (r)
 		return r;
 	q->send_poller_peer = 0;
 	poll_peer(&q->side[SEND]);
 	follow_peer(q, q->send_poller, &q->send_poller_peer, &q->side[SEND], !q->persistent);
-	__atomic_fetch_or(&q->tx.ctl->space.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
-	shmq_smp_mb();
+	shmq_poller_announce(q->send_poller, &q->tx.ctl->space, &q->tx.ctl->space_poller);
 	if (send_would_return(q))
 		shmq_poller_wake(q->send_poller->token);
 	return q->send_poller->ep;
@@ -733,14 +713,8 @@ int shmq_chan_setup_rings(struct shmq *q)
 
 void shmq_chan_free(struct shmq *q)
 {
-	if (q->send_poller) {
-		shmq_poller_close(q->send_poller);
-		free(q->send_poller);
-	}
-	if (q->poller) {
-		shmq_poller_close(q->poller);
-		free(q->poller);
-	}
+	shmq_poller_close(q->send_poller);
+	shmq_poller_close(q->poller);
 	if (q->hub_map)
 		shmq_seg_detach(q->hub_map);
 	shmq_peer_forget(&q->watch[0]);

@@ -91,10 +91,16 @@ struct shmq_poller {
 	int watched;		/* the pidfd in the set, or -1 */
 	uint64_t token;		/* never 0 */
 };
-/* Make one: 0, or -EMFILE, -ENFILE, -ENOMEM... */
-int shmq_poller_open(struct shmq_poller *p);
-/* Let go of its descriptors. */
+/* Make one (allocated): 0, or -EMFILE, -ENFILE, -ENOMEM... */
+int shmq_poller_open(struct shmq_poller **p);
+/* Let go of its descriptors, and free it (NULL: nothing). */
 void shmq_poller_close(struct shmq_poller *p);
+/*
+ * About to say "nothing now": publish our @token at its place in the line
+ * and set SHMQ_EC_POLLER on @ec, then a full barrier; the caller then
+ * looks once more before it sleeps or says -EAGAIN.
+ */
+void shmq_poller_announce(const struct shmq_poller *p, struct shmq_ec *ec, uint64_t *token);
 /*
  * Empty the socket, so that the descriptor stops being ready by itself:
  * 0 if it was not ready at all (one system call), else how many things

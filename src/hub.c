@@ -311,10 +311,7 @@ static int hub_rearm(struct shmq_hub *h)
 				/* A tag is only compared, never followed. */
 				if ((uint64_t)(uintptr_t)h->clients[i].q == tags[k])
 					shmq_chan_poll_peer(h->clients[i].q);
-	/* Clients can write the line: a token scribbled over lasts until now. */
-	shmq_store_relaxed(&h->area->door_poller, h->poller->token);
-	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
-	shmq_smp_mb();
+	shmq_poller_announce(h->poller, &h->area->door, &h->area->door_poller);
 	return hub_ready(h);
 }
 
@@ -330,21 +327,14 @@ SHMQ_API int shmq_hub_fd(shmq_hub_t *h)
 		return -ECHILD;
 	if (h->poller)
 		return h->poller->ep;
-	p = malloc(sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	r = shmq_poller_open(p);
-	if (r) {
-		free(p);
+	r = shmq_poller_open(&p);
+	if (r)
 		return r;
-	}
 	h->poller = p;
-	shmq_store_release(&h->area->door_poller, p->token);
 	for (i = 0; i < h->count; i++)
 		if (!h->clients[i].held)
 			poller_add_client(h, h->clients[i].q);
-	__atomic_fetch_or(&h->area->door.waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
-	shmq_smp_mb();
+	shmq_poller_announce(p, &h->area->door, &h->area->door_poller);
 	/* Ready now if a wait would return now (for what came before, too). */
 	if (hub_ready(h))
 		shmq_poller_wake(p->token);
@@ -567,15 +557,6 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 }
 
 /* The hub and its clients' handles are another process's: let go of ours. */
-static void free_poller(struct shmq_hub *h)
-{
-	if (!h->poller)
-		return;
-	shmq_poller_close(h->poller);
-	free(h->poller);
-	h->poller = NULL;
-}
-
 static void free_forked(struct shmq_hub *h)
 {
 	size_t i;
@@ -586,7 +567,7 @@ static void free_forked(struct shmq_hub *h)
 			shmq_close(h->view[k].pending);	/* unmaps only */
 	for (i = 0; i < h->count; i++)
 		shmq_close(h->clients[i].q);
-	free_poller(h);
+	shmq_poller_close(h->poller);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -626,7 +607,7 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 	/* Ours to remove, unless someone did, and another took the address. */
 	if (!h->removed)
 		shmq_seg_remove(h->shmid);
-	free_poller(h);
+	shmq_poller_close(h->poller);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);

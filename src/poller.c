@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
@@ -107,17 +108,19 @@ static int bind_random(struct shmq_poller *p)
 	return -EADDRINUSE;
 }
 
-int shmq_poller_open(struct shmq_poller *p)
+int shmq_poller_open(struct shmq_poller **out)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct shmq_poller *p = malloc(sizeof(*p));
 	int r;
 
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
 	p->watched = -1;
 	p->ep = -1;
 	p->sock = dgram_socket();
-	if (p->sock < 0)
-		return -errno;
-	r = bind_random(p);
+	r = p->sock < 0 ? -errno : bind_random(p);
 	if (r == 0) {
 		p->ep = epoll_create1(EPOLL_CLOEXEC);
 		if (p->ep < 0)
@@ -128,18 +131,36 @@ int shmq_poller_open(struct shmq_poller *p)
 		r = -errno;
 	if (r)
 		shmq_poller_close(p);
+	else
+		*out = p;
 	return r;
 }
 
 void shmq_poller_close(struct shmq_poller *p)
 {
+	if (!p)
+		return;
 	if (p->watched >= 0)
 		close(p->watched);
 	if (p->ep >= 0)
 		close(p->ep);
 	if (p->sock >= 0)
 		close(p->sock);
-	p->ep = p->sock = p->watched = -1;
+	free(p);
+}
+
+void shmq_poller_announce(const struct shmq_poller *p, struct shmq_ec *ec, uint64_t *token)
+{
+	/*
+	 * The token first, the bit with a release: a waker's acquire exchange
+	 * that sees the bit reads this token (shmq_ec_wake()).  Stored each
+	 * time, so one scribbled over by whoever can write the line lasts
+	 * only until now.  The full barrier is the Dekker half: the caller
+	 * looks once more after it.
+	 */
+	shmq_store_relaxed(token, p->token);
+	__atomic_fetch_or(&ec->waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
+	shmq_smp_mb();
 }
 
 int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags)

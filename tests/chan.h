@@ -6,10 +6,49 @@
 #ifndef SHMQ_TEST_CHAN_H
 #define SHMQ_TEST_CHAN_H
 
+#include <poll.h>
 #include <sys/mman.h>
 
 #include "shmq.h"
 #include "tap.h"
+
+/* Is @fd readable within @ms milliseconds? */
+static inline int t_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+/*
+ * Orders from the parent to a child, in two words of shared memory: the
+ * parent stores a step and waits (10 s) until the child says it carried
+ * it out; the child waits (20 s) for a step other than its last, -1 if
+ * none comes.
+ */
+static inline void t_order(int *step, const int *done, int value)
+{
+	int i;
+
+	__atomic_store_n(step, value, __ATOMIC_RELEASE);
+	for (i = 0; i < 10000 && __atomic_load_n(done, __ATOMIC_ACQUIRE) != value; i++)
+		usleep(1000);
+	if (__atomic_load_n(done, __ATOMIC_ACQUIRE) != value)
+		bail_out("the child did not carry out step %d", value);
+}
+
+static inline int t_next_order(const int *step, int last)
+{
+	int s, i;
+
+	for (i = 0; i < 40000; i++) {
+		s = __atomic_load_n(step, __ATOMIC_ACQUIRE);
+		if (s != last)
+			return s;
+		usleep(500);
+	}
+	return -1;
+}
 
 /* Memory the parent and its forked children all see. */
 static inline void *shared_page(size_t size)

@@ -8,7 +8,6 @@
  * channel, for each producer in turn, also with a fork child holding
  * copies of the descriptors; and -ECHILD in a fork child.
  */
-#include <poll.h>
 #include <sys/epoll.h>
 
 #include "chan.h"
@@ -24,39 +23,12 @@ static const char *addr;
 
 static void order(int step)
 {
-	int i;
-
-	__atomic_store_n(&sh->step, step, __ATOMIC_RELEASE);
-	for (i = 0; i < 10000 && __atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) != step; i++)
-		usleep(1000);
-	if (__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) != step)
-		bail_out("the child did not carry out step %d", step);
-}
-
-static int next_order(int last)
-{
-	int s, i;
-
-	for (i = 0; i < 20000; i++) {
-		s = __atomic_load_n(&sh->step, __ATOMIC_ACQUIRE);
-		if (s != last)
-			return s;
-		usleep(500);
-	}
-	return -1;
+	t_order(&sh->step, &sh->done, step);
 }
 
 static void carried_out(int step)
 {
 	__atomic_store_n(&sh->done, step, __ATOMIC_RELEASE);
-}
-
-/* Readable within @ms milliseconds? */
-static int readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 }
 
 /*
@@ -71,7 +43,7 @@ static int sender(void *arg)
 	(void)arg;
 	if (!q)
 		return 1;
-	while ((step = next_order(step)) > 0) {
+	while ((step = t_next_order(&sh->step, step)) > 0) {
 		switch (step) {
 		case 1:
 		case 3:
@@ -117,7 +89,7 @@ static void drained(shmq_t *q, int fd, const char *what)
 	size_t len;
 
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -EAGAIN, "%s: then -EAGAIN", what);
-	ok(!readable(fd, 50), "%s: then not readable", what);
+	ok(!t_readable(fd, 50), "%s: then not readable", what);
 }
 
 static void messages_and_end(void)
@@ -129,24 +101,24 @@ static void messages_and_end(void)
 	pid_t pid = start("fdlevel", &q, &fd);
 
 	is_int(shmq_fd(q), fd, "a second call gives the same descriptor");
-	ok(!readable(fd, 100), "empty: not readable");
+	ok(!t_readable(fd, 100), "empty: not readable");
 	drained(q, fd, "empty");
 	order(1);
-	ok(readable(fd, 5000), "one message: readable");
-	ok(readable(fd, 0), "and stays readable until received");
+	ok(t_readable(fd, 5000), "one message: readable");
+	ok(t_readable(fd, 0), "and stays readable until received");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), 0, "the message is there");
 	drained(q, fd, "one message received");
 	order(2);
-	ok(readable(fd, 5000), "three messages: readable");
+	ok(t_readable(fd, 5000), "three messages: readable");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), 0, "the first is there");
-	ok(readable(fd, 0), "still readable with two left");
+	ok(t_readable(fd, 0), "still readable with two left");
 	for (i = 0; i < 2; i++)
 		shmq_try_recv(q, buf, sizeof(buf), &len);
 	drained(q, fd, "three received");
 	order(5);
-	ok(readable(fd, 5000), "the sender closed: readable");
+	ok(t_readable(fd, 5000), "the sender closed: readable");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -EPIPE, "end of stream");
-	ok(readable(fd, 0), "and still readable: a receive says -EPIPE again");
+	ok(t_readable(fd, 0), "and still readable: a receive says -EPIPE again");
 	is_int(child_exit_code(wait_child(pid, 10000)), 0, "the sender exited");
 	shmq_close(q);
 }
@@ -164,10 +136,10 @@ static void death(void)
 	drained(q, fd, "before the death");
 	t0 = shmq_now_ns();
 	kill(pid, SIGKILL);
-	ok(readable(fd, 5000), "the sender was killed: readable");
+	ok(t_readable(fd, 5000), "the sender was killed: readable");
 	diag("readable %.2f ms after the kill", (shmq_now_ns() - t0) / 1e6);
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -ECONNRESET, "the death is told");
-	ok(readable(fd, 0), "and still readable");
+	ok(t_readable(fd, 0), "and still readable");
 	wait_child(pid, 10000);
 	shmq_close(q);
 }
@@ -184,10 +156,10 @@ static int poisoned_receiver(void *arg)
 	if (!q)
 		return 1;
 	carried_out(1);
-	next_order(0);		/* until the record is scribbled over */
+	t_next_order(&sh->step, 0);		/* until the record is scribbled over */
 	r = shmq_recv_timed(q, buf, sizeof(buf), &len, 10000000000LL);
 	carried_out(2);
-	next_order(2);
+	t_next_order(&sh->step, 2);
 	return r == -EBADMSG ? 0 : 3;
 }
 
@@ -215,7 +187,7 @@ static void poison(void)
 	__atomic_store_n(&sh->step, 2, __ATOMIC_RELEASE);
 	for (i = 0; i < 10000 && __atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) < 2; i++)
 		usleep(1000);
-	ok(readable(fd, 5000), "the peer found the channel corrupted: readable");
+	ok(t_readable(fd, 5000), "the peer found the channel corrupted: readable");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -EBADMSG, "-EBADMSG");
 	__atomic_store_n(&sh->step, 3, __ATOMIC_RELEASE);
 	is_int(child_exit_code(wait_child(pid, 10000)), 0, "the peer saw -EBADMSG");
@@ -239,9 +211,9 @@ static void before_and_epoll(void)
 	if (!q)
 		bail_out("open");
 	order(1);
-	for (int i = 0; i < 100 && !readable(fd = shmq_fd(q), 0); i++)
+	for (int i = 0; i < 100 && !t_readable(fd = shmq_fd(q), 0); i++)
 		usleep(1000);
-	ok(readable(fd, 0), "queued before the first shmq_fd(): readable at once");
+	ok(t_readable(fd, 0), "queued before the first shmq_fd(): readable at once");
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ev.data.fd = fd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -288,13 +260,13 @@ static void persistent(void)
 	drained(q, fd, "persistent, nobody sending yet");
 	pid = spawn(persistent_sender, "first");
 	is_int(child_exit_code(wait_child(pid, 10000)), 0, "a first producer sent and closed");
-	ok(readable(fd, 5000), "persistent: readable");
+	ok(t_readable(fd, 5000), "persistent: readable");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), 0, "its message");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -EPIPE, "then its end of stream");
-	ok(readable(fd, 0), "still readable: a receive says -EPIPE again");
+	ok(t_readable(fd, 0), "still readable: a receive says -EPIPE again");
 	pid = spawn(persistent_sender, "second");
 	is_int(child_exit_code(wait_child(pid, 10000)), 0, "the next producer sent and closed");
-	ok(readable(fd, 5000), "readable");
+	ok(t_readable(fd, 5000), "readable");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), 0, "the next producer's message");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -EPIPE, "then its end of stream");
 	shmq_info(q, &info);
@@ -342,22 +314,22 @@ static void persistent_with_a_worker(void)
 		bail_out("open persistent");
 	fd = shmq_fd(q);
 	a = spawn(persistent_stayer, "first");
-	ok(readable(fd, 5000), "persistent: the first producer's message");
+	ok(t_readable(fd, 5000), "persistent: the first producer's message");
 	shmq_try_recv(q, buf, sizeof(buf), &len);
 	drained(q, fd, "received");
 	worker = spawn(idle, NULL);
 	kill(a, SIGKILL);
 	wait_child(a, 10000);
-	ok(readable(fd, 5000), "the producer killed (a worker forked meanwhile): readable");
+	ok(t_readable(fd, 5000), "the producer killed (a worker forked meanwhile): readable");
 	is_int(shmq_try_recv(q, buf, sizeof(buf), &len), -ECONNRESET, "its death is told");
 	b = spawn(persistent_stayer, "second");
-	ok(readable(fd, 5000), "the next producer's message: readable");
+	ok(t_readable(fd, 5000), "the next producer's message: readable");
 	for (int i = 0; i < 100 && shmq_try_recv(q, buf, sizeof(buf), &len) != 0; i++)
 		usleep(10000);
 	ok(len == 6 && !memcmp(buf, "second", 6), "received");
 	drained(q, fd, "the next producer's message received, its predecessor's death behind");
 	kill(b, SIGKILL);
-	ok(readable(fd, 5000), "the next producer killed: readable");
+	ok(t_readable(fd, 5000), "the next producer killed: readable");
 	kill(worker, SIGKILL);
 	wait_child(b, 10000);
 	wait_child(worker, 10000);

@@ -10,7 +10,6 @@
  * woken only by this descriptor and the receiver only by shmq_fd(): a
  * lost wake-up on either side fails a 10 s deadline.
  */
-#include <poll.h>
 #include <sys/epoll.h>
 
 #include "chan.h"
@@ -29,33 +28,7 @@ static const char *addr;
 
 static void order(int step)
 {
-	int i;
-
-	__atomic_store_n(&sh->step, step, __ATOMIC_RELEASE);
-	for (i = 0; i < 10000 && __atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) != step; i++)
-		usleep(1000);
-	if (__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) != step)
-		bail_out("the child did not carry out step %d", step);
-}
-
-static int next_order(int last)
-{
-	int s, i;
-
-	for (i = 0; i < 40000; i++) {
-		s = __atomic_load_n(&sh->step, __ATOMIC_ACQUIRE);
-		if (s != last)
-			return s;
-		usleep(500);
-	}
-	return -1;
-}
-
-static int readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+	t_order(&sh->step, &sh->done, step);
 }
 
 /* The receiver: step 1 drains the ring, 5 closes, 6 waits to be killed. */
@@ -72,7 +45,7 @@ static int receiver(void *arg)
 	q = must_open(addr, &o);
 	if (!q)
 		return 1;
-	while ((step = next_order(step)) > 0) {
+	while ((step = t_next_order(&sh->step, step)) > 0) {
 		switch (step) {
 		case 1:
 			while (shmq_try_recv(q, buf, sizeof(buf), &len) == 0)
@@ -145,19 +118,19 @@ static void room_and_full(void)
 
 	is_int(shmq_send_fd(q), fd, "a second call gives the same descriptor");
 	ok(fd != shmq_fd(q), "and not the receiving one");
-	ok(readable(fd, 1000), "an empty ring: readable");
+	ok(t_readable(fd, 1000), "an empty ring: readable");
 	n = fill(q, max);
 	ok(n >= 1, "the largest message fits an empty ring (%d went)", n);
-	ok(!readable(fd, 100), "full, after try_send said -EAGAIN: not readable");
+	ok(!t_readable(fd, 100), "full, after try_send said -EAGAIN: not readable");
 	order(1);
-	ok(readable(fd, 5000), "the receiver drained it: readable");
+	ok(t_readable(fd, 5000), "the receiver drained it: readable");
 	is_int(shmq_try_send(q, msg, max), 0, "and the largest message goes");
 	fill(q, max);
-	ok(!readable(fd, 100), "full again: not readable");
+	ok(!t_readable(fd, 100), "full again: not readable");
 	order(5);
-	ok(readable(fd, 5000), "the receiver closed: readable");
+	ok(t_readable(fd, 5000), "the receiver closed: readable");
 	is_int(shmq_try_send(q, msg, 1), -EPIPE, "a send fails at once: -EPIPE");
-	ok(readable(fd, 0), "and it stays readable");
+	ok(t_readable(fd, 0), "and it stays readable");
 	is_int(child_exit_code(wait_child(pid, 10000)), 0, "the receiver exited");
 	shmq_close(q);
 }
@@ -171,13 +144,13 @@ static void death(void)
 
 	order(6);
 	fill(q, largest(q));
-	ok(!readable(fd, 100), "full: not readable");
+	ok(!t_readable(fd, 100), "full: not readable");
 	t0 = tap_now_ns();
 	kill(pid, SIGKILL);
-	ok(readable(fd, 5000), "the receiver was killed: readable");
+	ok(t_readable(fd, 5000), "the receiver was killed: readable");
 	diag("readable %.2f ms after the kill", (tap_now_ns() - t0) / 1e6);
 	is_int(shmq_try_send(q, msg, 1), -ECONNRESET, "a send says the receiver died");
-	ok(readable(fd, 0), "and it stays readable");
+	ok(t_readable(fd, 0), "and it stays readable");
 	wait_child(pid, 10000);
 	shmq_close(q);
 }
@@ -193,14 +166,14 @@ static void persistent(void)
 	fill(q, largest(q));
 	kill(pid, SIGKILL);
 	wait_child(pid, 10000);
-	ok(!readable(fd, 300), "persistent, full, its consumer killed: not readable");
+	ok(!t_readable(fd, 300), "persistent, full, its consumer killed: not readable");
 	is_int(shmq_try_send(q, msg, 1), -EAGAIN, "a send would wait for the next consumer");
-	ok(!readable(fd, 100), "and then still not readable");
+	ok(!t_readable(fd, 100), "and then still not readable");
 	__atomic_store_n(&sh->step, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&sh->done, 0, __ATOMIC_RELEASE);
 	pid = spawn(receiver, (void *)1);
 	order(1);
-	ok(readable(fd, 5000), "the next consumer drained it: readable");
+	ok(t_readable(fd, 5000), "the next consumer drained it: readable");
 	order(5);
 	wait_child(pid, 10000);
 	shmq_info(q, &info);
@@ -220,7 +193,7 @@ static void shutdown_and_fork(void)
 	pid_t pid = start("sfdshut", 0, &q, &fd), kid;
 
 	fill(q, largest(q));
-	ok(!readable(fd, 100), "full: not readable");
+	ok(!t_readable(fd, 100), "full: not readable");
 	is_int(shmq_shutdown(q), 0, "shutdown");
 	is_int(shmq_try_send(q, msg, 1), -ESHUTDOWN, "a send fails at once: -ESHUTDOWN");
 	kid = spawn(child_asks, q);

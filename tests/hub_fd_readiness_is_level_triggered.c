@@ -10,7 +10,6 @@
  * -ECHILD in a fork child.
  */
 #include <fcntl.h>
-#include <poll.h>
 
 #include "chan.h"
 
@@ -27,34 +26,7 @@ static const char *addr;
 
 static void order(int who, int step)
 {
-	int i;
-
-	__atomic_store_n(&sh->step[who], step, __ATOMIC_RELEASE);
-	for (i = 0; i < 10000 && __atomic_load_n(&sh->done[who], __ATOMIC_ACQUIRE) != step; i++)
-		usleep(1000);
-	if (__atomic_load_n(&sh->done[who], __ATOMIC_ACQUIRE) != step)
-		bail_out("client %d did not carry out step %d", who, step);
-}
-
-static int next_order(int who, int last)
-{
-	int s, i;
-
-	for (i = 0; i < 40000; i++) {
-		s = __atomic_load_n(&sh->step[who], __ATOMIC_ACQUIRE);
-		if (s != last)
-			return s;
-		usleep(500);
-	}
-	return -1;
-}
-
-/* Readable within @ms milliseconds? */
-static int readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+	t_order(&sh->step[who], &sh->done[who], step);
 }
 
 /*
@@ -69,7 +41,7 @@ static int client(void *arg)
 
 	if (shmq_connect(addr, &o, &q))
 		return 1;
-	while ((step = next_order(who, step)) > 0) {
+	while ((step = t_next_order(&sh->step[who], step)) > 0) {
 		switch (step) {
 		case 1:
 			shmq_send(q, "one", 3);
@@ -102,7 +74,7 @@ static int admit(shmq_hub_t *h, int fd, size_t n)
 	int i;
 
 	for (i = 0; i < 50 && shmq_hub_count(h) < n; i++) {
-		if (!readable(fd, 5000))
+		if (!t_readable(fd, 5000))
 			return 0;
 		while (shmq_hub_wait(h, &c, 0) == 0)
 			;
@@ -116,7 +88,7 @@ static void quiet(shmq_hub_t *h, int fd, const char *what)
 	shmq_t *c;
 
 	is_int(shmq_hub_wait(h, &c, 0), -EAGAIN, "%s: wait(0) says -EAGAIN", what);
-	ok(!readable(fd, 50), "%s: then not readable", what);
+	ok(!t_readable(fd, 50), "%s: then not readable", what);
 }
 
 /* Readable, and wait(0) returns @want. */
@@ -124,7 +96,7 @@ static void returns(shmq_hub_t *h, int fd, shmq_t *want, const char *what)
 {
 	shmq_t *c = NULL;
 
-	ok(readable(fd, 5000), "%s: readable", what);
+	ok(t_readable(fd, 5000), "%s: readable", what);
 	is_int(shmq_hub_wait(h, &c, 0), 0, "%s: wait(0) returns a client", what);
 	ok(c == want, "%s: the right one", what);
 }
@@ -139,14 +111,14 @@ static void messages_and_holds(shmq_hub_t *h, int fd)
 	order(0, 1);
 	c0 = shmq_hub_client(h, 0);
 	returns(h, fd, c0, "a message");
-	ok(readable(fd, 0), "and still readable until received");
+	ok(t_readable(fd, 0), "and still readable until received");
 	is_int(shmq_try_recv(c0, buf, sizeof(buf), &len), 0, "the message is there");
 	quiet(h, fd, "received");
 
 	order(0, 2);
 	returns(h, fd, c0, "three messages");
 	is_int(shmq_try_recv(c0, buf, sizeof(buf), &len), 0, "the first");
-	ok(readable(fd, 0), "still readable with two left");
+	ok(t_readable(fd, 0), "still readable with two left");
 	for (i = 0; i < 2; i++)
 		shmq_try_recv(c0, buf, sizeof(buf), &len);
 	quiet(h, fd, "three received");
@@ -172,7 +144,7 @@ static void deaths(shmq_hub_t *h, int fd, pid_t pid0, pid_t pid1)
 	shmq_hub_hold(h, c1, 1);
 	kill(pid1, SIGKILL);
 	wait_child(pid1, 10000);
-	ok(!readable(fd, 300), "a held client killed: not readable");
+	ok(!t_readable(fd, 300), "a held client killed: not readable");
 	quiet(h, fd, "a held client killed");
 	shmq_hub_hold(h, c1, 0);
 	returns(h, fd, c1, "let go after its death");
@@ -184,11 +156,11 @@ static void deaths(shmq_hub_t *h, int fd, pid_t pid0, pid_t pid1)
 	quiet(h, fd, "before a death");
 	t0 = tap_now_ns();
 	kill(pid0, SIGKILL);
-	ok(readable(fd, 5000), "a client killed: readable");
+	ok(t_readable(fd, 5000), "a client killed: readable");
 	diag("readable %.2f ms after the kill", (tap_now_ns() - t0) / 1e6);
 	returns(h, fd, c0, "a client killed");
 	is_int(shmq_try_recv(c0, buf, sizeof(buf), &len), -ECONNRESET, "its death is told");
-	ok(readable(fd, 0), "and still readable until it is dropped");
+	ok(t_readable(fd, 0), "and still readable until it is dropped");
 	wait_child(pid0, 10000);
 	is_int(shmq_hub_drop(h, c0), 0, "dropped");
 	quiet(h, fd, "the killed client dropped");
@@ -239,7 +211,7 @@ static void crowd(shmq_hub_t *h, int fd)
 	for (i = 0; i < CROWD; i++)
 		pid[i] = spawn(crowd_member, (void *)(intptr_t)i);
 	while (ends < CROWD && tap_now_ns() < end) {
-		if (!readable(fd, 5000))
+		if (!t_readable(fd, 5000))
 			break;
 		while (shmq_hub_wait(h, &c, 0) == 0) {
 			int r = shmq_try_recv(c, &who, sizeof(who), &len);
@@ -288,7 +260,7 @@ int main(void)
 	fd = shmq_hub_fd(h);
 	ok(fd >= 0, "shmq_hub_fd gives a descriptor");
 	is_int(shmq_hub_fd(h), fd, "a second call gives the same one");
-	ok(!readable(fd, 100), "no client: not readable");
+	ok(!t_readable(fd, 100), "no client: not readable");
 	quiet(h, fd, "no client");
 
 	pid0 = spawn(client, (void *)(intptr_t)0);
