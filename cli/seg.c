@@ -50,6 +50,9 @@ static const char *shmq_words(const struct shmq_desc *d, int r, uint64_t segsz,
 		snprintf(buf, size, "shmq, corrupted");
 	else if (r)
 		snprintf(buf, size, "?");
+	else if (d->kind == SHMQ_KIND_LIFE)
+		snprintf(buf, size, "life token of pid %d%s", (int)d->creator_pid,
+			 d->stale ? ", stale: its process died making it" : "");
 	else if (!d->ready)
 		snprintf(buf, size, "%s, %s", d->kind ? shmq_kind_name(d->kind) : "shmq",
 			 d->stale ? "stale: creator died while setting up" : "being set up");
@@ -104,6 +107,13 @@ static void json_desc(struct json *j, const struct shmq_desc *d, int r)
 	}
 	json_open(j, "shmq", '{');
 	json_str(j, "kind", shmq_kind_name(d->kind));
+	if (d->kind == SHMQ_KIND_LIFE) {
+		json_bool(j, "stale", d->stale);
+		json_int(j, "creator_pid", d->creator_pid);
+		json_str(j, "creator", shmq_pid_state_name(d->creator_state));
+		json_close(j, '}');
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%u.%u", d->major, d->minor);
 	json_str(j, "layout", buf);
 	json_bool(j, "ready", d->ready);
@@ -177,11 +187,16 @@ static void json_segment(struct json *j, const struct shmq_seg_info *s)
 		json_null(j, "swap");
 }
 
-/* What kind of segment, for ls --kind: "channel", "hub", "classic", "other". */
+/*
+ * What kind of segment, for ls --kind: "channel", "hub", "life" (a
+ * process's life token), "classic", "other".
+ */
 static const char *kind_of(const struct shmq_seg_info *s, const struct shmq_desc *d, int dr)
 {
 	if (dr == 0 && d->ready && d->kind == SHMQ_KIND_HUB)
 		return "hub";
+	if (dr == 0 && d->kind == SHMQ_KIND_LIFE)
+		return "life";
 	if (dr == 0 || dr == -EBADMSG || dr == -EPROTONOSUPPORT)
 		return "channel";	/* a channel, or shmq's in some state */
 	if (s->size == CLASSIC_SIZE)
@@ -263,9 +278,10 @@ static int run_ls(int argc, char **argv)
 			break;
 		case 'k':
 			if (strcmp(optarg, "channel") && strcmp(optarg, "hub") &&
-			    strcmp(optarg, "classic") && strcmp(optarg, "other"))
-				usage_error("invalid --kind '%s' (channel, hub, classic or other)",
-					    optarg);
+			    strcmp(optarg, "life") && strcmp(optarg, "classic") &&
+			    strcmp(optarg, "other"))
+				usage_error("invalid --kind '%s' (channel, hub, life, classic "
+					    "or other)", optarg);
 			f.kind = optarg;
 			break;
 		case 'o':
@@ -407,7 +423,7 @@ static int run_stat(int argc, char **argv)
 	if (dr == -EPROTO || (dr && dr != -EBADMSG && dr != -EPROTONOSUPPORT))
 		return 0;
 	printf("shmq      %s\n", shmq_words(&d, dr, s.size, b3, sizeof(b3)));
-	if (dr || !d.ready)
+	if (dr || !d.ready || d.kind == SHMQ_KIND_LIFE)
 		return 0;
 	printf("layout    %u.%u\n", d.major, d.minor);
 	printf("created   %s by pid %d (%s), uid %u, mode %04o\n",
@@ -457,6 +473,31 @@ static int classic_leftover(const struct shmq_seg_info *s)
 	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 4);
 }
 
+/* Why clean keeps a shmq segment: the decision --dry-run explains. */
+static const char *kept_why(const struct shmq_desc *d, int r, char *buf, size_t size)
+{
+	const struct shmq_desc_endpoint *e = &d->ep[0];
+	char who[96];
+
+	if (r == -EBADMSG)
+		return "corrupted: clean removes only what is proven dead";
+	if (r)
+		return "cannot be read from here: left alone";
+	endpoint_words(e, who, sizeof(who));
+	if (!d->ready)
+		snprintf(buf, size, "being set up; its creator (as the kernel recorded it) "
+			 "is %s", shmq_pid_state_name(d->creator_state));
+	else if (d->kind == SHMQ_KIND_HUB)
+		snprintf(buf, size, "its server is %s", who);
+	else if (d->persistent)
+		snprintf(buf, size, "persistent: kept until removed with shmq rm");
+	else if (d->ep[1].state != SHMQ_PEER_NONE)
+		snprintf(buf, size, "both ends joined; the kernel frees it when both are gone");
+	else
+		snprintf(buf, size, "its creator, waiting for a peer, is %s", who);
+	return buf;
+}
+
 static int run_clean(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -483,11 +524,19 @@ static int run_clean(int argc, char **argv)
 		char what[512];
 		int dr = shmq_describe(v[i].shmid, &d);
 
-		if (dr == -EPROTO && classic_leftover(&v[i]))
+		if (dr == -EPROTO && classic_leftover(&v[i])) {
 			snprintf(what, sizeof(what), "classic ping-pong, its creator "
 				 "pid %d died", (int)v[i].cpid);
-		else if (dr || !d.stale)
+		} else if (dr || !d.stale) {
+			char why[256];
+
+			/* A shmq segment kept: say why, when asked to explain. */
+			if (dry && (dr == 0 || dr == -EBADMSG))
+				printf("kept id:%d (%s): %s\n", v[i].shmid,
+				       shmq_words(&d, dr, v[i].size, what, sizeof(what)),
+				       kept_why(&d, dr, why, sizeof(why)));
 			continue;
+		}
 		else
 			shmq_words(&d, 0, v[i].size, what, sizeof(what));
 		found++;
@@ -693,8 +742,9 @@ const struct cmd ls_command = {
 	"  -j, --json          one JSON object per segment, in an array\n"
 	"  -b, --bytes         sizes in bytes\n"
 	"  -q, --shmq          shmq's segments only\n"
-	"  -k, --kind KIND     channel, hub, classic (the classic recipe's\n"
-	"                      20-byte size) or other\n"
+	"  -k, --kind KIND     channel, hub, life (a process's life token),\n"
+	"                      classic (the classic recipe's 20-byte size)\n"
+	"                      or other\n"
 	"  -o, --owner USER    segments owned by USER (a name or a uid)\n",
 };
 
@@ -753,7 +803,11 @@ const struct cmd clean_command = {
 	"creator's is never stale, however long it takes), a hub whose server\n"
 	"died, and a classic recipe's 20-byte segment whose creator died, that\n"
 	"nobody has attached and that holds nothing but \"ping\", \"pong\" or\n"
-	"\"end\".  Other segments, and persistent channels, are never touched.\n"
+	"\"end\", and a life token left by a process killed while making it.\n"
+	"Other segments, and persistent channels, are never touched.  Only what\n"
+	"is proven dead goes, from any PID namespace: a process this one cannot\n"
+	"see is judged by its life token, and one that cannot be judged is kept.\n"
 	"\n"
-	"  -n, --dry-run    say what would be removed, remove nothing\n",
+	"  -n, --dry-run    say what would be removed and, for each shmq segment\n"
+	"                   kept, why; remove nothing\n",
 };

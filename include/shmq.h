@@ -138,16 +138,24 @@ enum shmq_pid_state {
 	SHMQ_PID_UNKNOWN = 4,	/* cannot tell: /proc unreadable (out of
 				 * descriptors, not mounted); never taken for
 				 * alive by the library */
+	SHMQ_PID_ELSEWHERE = 5,	/* alive, in another PID namespace (a
+				 * container's): its pid means another
+				 * process, or none, here */
 };
 
 /*
  * What process @pid is doing.  If @not_after is non-zero, a process that
  * started after that time (seconds since the epoch) is not the one meant
- * and is reported dead: that is how pid reuse is told apart.
+ * and is reported dead: that is how pid reuse is told apart.  Pid 0 is
+ * SHMQ_PID_UNKNOWN: it is what the kernel records (as a segment's
+ * creator, say) for a process in a PID namespace we cannot see into.
  */
 int shmq_pid_state(pid_t pid, int64_t not_after);
 
-/* A short word for a state: "alive", "stopped", "zombie", "dead", "unknown". */
+/*
+ * A few words for a state: "alive", "stopped", "zombie", "dead",
+ * "unknown", "alive in another PID namespace".
+ */
 const char *shmq_pid_state_name(int state);
 
 /* ------------------------------------------------------------------ */
@@ -181,7 +189,10 @@ const char *shmq_pid_state_name(int state);
  * Liveness: opening holds what watching the peer needs (a descriptor: a
  * pidfd, or the peer's /proc stat file) until the channel closes.  With no
  * descriptor to spare the open fails with -EMFILE and leaves nothing;
- * a zombie is never taken for alive.
+ * a zombie is never taken for alive.  Each process that opens an end also
+ * holds a life token (a private segment the kernel frees at its exit or
+ * exec), so liveness holds between PID namespaces that share the IPC one
+ * (containers): nothing that is not proven dead is removed or taken over.
  *
  * Threads: one thread may send while another receives on the same
  * channel; two threads must not send (or receive) on it at once.
@@ -193,9 +204,9 @@ const char *shmq_pid_state_name(int state);
  * -ECHILD.  A child made without fork()'s handlers (_Fork(), the raw
  * system call) is told apart by its pid in shmq_close() and shmq_abandon()
  * only.  A child that wants a channel opens its own.  exec detaches the
- * segment and closes the descriptors; the peer then sees this process gone
- * (-ECONNRESET), unless another process still has the segment attached
- * (a child forked earlier), until that one goes too.
+ * segment, closes the descriptors and ends the process's life token; the
+ * peer then sees this process gone (-ECONNRESET), even while a child
+ * forked earlier keeps the segment attached.
  */
 typedef struct shmq shmq_t;
 
@@ -340,7 +351,10 @@ int shmq_set_wait(shmq_t *q, int wait, int64_t spin_ns);
  * epoll set holding a unix datagram socket in the abstract namespace: both
  * processes must share a network namespace as well as the IPC one.  Use
  * it from the thread that receives.  -ECHILD in a fork child, -EMFILE and
- * the like.
+ * the like; -EXDEV while the peer is attached from another network
+ * namespace (its wakes could not reach this descriptor).  Where the peer's
+ * pid is not visible (another PID namespace), its death is reported by
+ * the next try_ call rather than by the descriptor: keep a timeout.
  */
 int shmq_fd(shmq_t *q);
 /*
@@ -473,7 +487,14 @@ int shmq_connect(const char *address, const struct shmq_options *options,
 
 #define SHMQ_KIND_CHANNEL 1
 #define SHMQ_KIND_HUB 2
-/* "channel", "hub", or "unknown kind". */
+/*
+ * A process's life token (shmq_describe() only): the small private segment
+ * each process that opens an end holds, freed by the kernel when it exits
+ * or calls exec; creator_pid and creator_state describe the process.  One
+ * that is stale was left by a process killed while making it.
+ */
+#define SHMQ_KIND_LIFE 0x100
+/* "channel", "hub", "life token", or "unknown kind". */
 const char *shmq_kind_name(int kind);
 
 struct shmq_desc_endpoint {

@@ -71,7 +71,7 @@ int shmq_chan_watch(struct shmq *q, uint64_t w)
 		if (d == 1 && p == q->side[0].peer)
 			break;		/* a pair's one watcher */
 		if (shmq_owner_state(w) == SHMQ_EP_ATTACHED && w != SHMQ_OWNER_SEALED)
-			r = shmq_peer_watch(p, w);
+			r = shmq_peer_watch(p, w, &q->hdr->ep[1 - q->slot].life);
 		else
 			p->owner = w;
 		if (r)
@@ -166,7 +166,7 @@ static void poll_peer(struct shmq_side *sd)
 	if (q->persistent && w != peer->owner && w != SHMQ_OWNER_SEALED &&
 	    shmq_owner_state(w) == SHMQ_EP_ATTACHED) {
 		/* A new holder: on failure, say so rather than guess. */
-		sd->err = shmq_peer_watch(peer, w);
+		sd->err = shmq_peer_watch(peer, w, &q->hdr->ep[1 - q->slot].life);
 		if (sd->err)
 			peer->owner = 0;
 	}
@@ -514,6 +514,16 @@ static int poller_rearm(struct shmq *q, struct wait_ctx *c)
  * is made ready now (level-triggered, also for what came before it
  * existed), consuming nothing.
  */
+int shmq_chan_peer_off_net(const struct shmq *q)
+{
+	const struct shmq_endpoint *ep = &q->hdr->ep[1 - q->slot];
+	uint64_t w = shmq_load_acquire(&ep->owner);
+	uint64_t ns = shmq_load_acquire(&ep->netns);
+
+	return !q->borrowed && w != SHMQ_OWNER_SEALED &&
+	       shmq_owner_state(w) == SHMQ_EP_ATTACHED && ns && q->netns && ns != q->netns;
+}
+
 SHMQ_API int shmq_fd(shmq_t *q)
 {
 	struct shmq_poller *p;
@@ -525,6 +535,9 @@ SHMQ_API int shmq_fd(shmq_t *q)
 		return -ECHILD;
 	if (q->poller)
 		return q->poller->ep;
+	/* Its wakes could never reach us: refuse now, not sleep for ever. */
+	if (shmq_chan_peer_off_net(q))
+		return -EXDEV;
 	r = make_poller(q, &q->poller);
 	if (r)
 		return r;
@@ -581,6 +594,8 @@ SHMQ_API int shmq_send_fd(shmq_t *q)
 		return -ECHILD;
 	if (q->send_poller)
 		return q->send_poller->ep;
+	if (shmq_chan_peer_off_net(q))
+		return -EXDEV;
 	r = make_poller(q, &q->send_poller);
 	if (r)
 		return r;
@@ -879,7 +894,8 @@ SHMQ_API int shmq_info(shmq_t *q, struct shmq_info *i)
 	if (w != SHMQ_OWNER_SEALED) {
 		const struct shmq_peer *p = q->side[RECV].peer;
 		int dead = w == p->owner ? !shmq_peer_looks_alive(p) ||
-			q->side[RECV].detached == w : shmq_owner_alive(w) == 0;
+			q->side[RECV].detached == w :
+			shmq_holder_alive(w, shmq_load_acquire(&q->hdr->ep[1 - q->slot].life)) == 0;
 
 		i->peer_pid = (pid_t)shmq_owner_pid(w);
 		i->peer_state = peer_state_of(w, dead);
@@ -935,8 +951,12 @@ static void channel_describe(const struct shmq_hdr *h, const struct shmq_hdr *co
 		}
 		d->ep[i].state = peer_state_of(w, 0);
 		d->ep[i].pid = (pid_t)shmq_owner_pid(w);
-		if (d->ep[i].state == SHMQ_PEER_ATTACHED)
-			d->ep[i].pid_state = shmq_owner_pid_state(w);
+		if (d->ep[i].state == SHMQ_PEER_ATTACHED) {
+			pid_t here;
+
+			d->ep[i].pid_state = shmq_holder_state(w,
+				shmq_load_acquire(&h->ep[i].life), &here);
+		}
 	}
 }
 

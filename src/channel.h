@@ -44,6 +44,8 @@ struct shmq {
 	int persistent;
 	unsigned gen;		/* fork generation of the process that opened it */
 	uint64_t me;		/* our owner word (state ATTACHED) */
+	uint64_t life;		/* our life word, beside it (life.c) */
+	uint64_t netns;		/* our network namespace, 0 if unknown */
 	uint64_t cap[2];	/* private copies of the geometry */
 	struct shmq_ring tx;	/* ring[slot]: we produce */
 	struct shmq_ring rx;	/* ring[1 - slot]: we consume */

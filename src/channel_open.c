@@ -32,6 +32,39 @@ static void prefault(void *p, size_t len)
 }
 
 /*
+ * This process's life token (life.c), which tells our peers we live from
+ * any PID namespace: made at our first open, so that a process out of
+ * segments fails to open rather than go unwatched.
+ */
+static int hold_life(struct shmq *q, const struct shmq_options *o)
+{
+	int r = shmq_life_mine(q->me, &q->life);
+
+	q->netns = shmq_self_netns();
+	if (r)
+		shmq_explain(o, "cannot make this process's life token (a private "
+			     "segment): %s", strerror(-r));
+	return r;
+}
+
+/* A new handle with @o's settings and our life token: 0, or -errno. */
+static int new_handle(const struct shmq_options *o, struct shmq **out)
+{
+	struct shmq *q = shmq_chan_new(o);
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	r = hold_life(q, o);
+	if (r) {
+		shmq_chan_free(q);
+		return r;
+	}
+	*out = q;
+	return 0;
+}
+
+/*
  * Hold what watching the peer will need before anything is shared, so
  * that running out of descriptors fails the open, not the liveness check
  * later: one descriptor for a pair (both directions share its watcher),
@@ -126,7 +159,10 @@ static int create_channel(struct shmq *q, const struct shmq_addr *a,
 	 * happened to arrive first.
 	 */
 	q->slot = q->persistent && (o->flags & SHMQ_ENDPOINT1) ? 1 : 0;
-	h->ep[q->slot].owner = q->me;
+	h->ep[q->slot].life = q->life;
+	h->ep[q->slot].netns = q->netns;
+	/* Release: whoever sees our owner word sees our life word. */
+	shmq_store_release(&h->ep[q->slot].owner, q->me);
 	if (!q->persistent && a->key != IPC_PRIVATE)	/* not a hub's offer */
 		h->ep[0].role = role_of(o);
 	/*
@@ -277,6 +313,7 @@ static enum join claim_pair(struct shmq *q, const struct shmq_options *o, int *e
 	if (w1 != 0 || shmq_owner_state(w0) != SHMQ_EP_ATTACHED)
 		goto finished;
 	q->side[SEND].peer = q->side[RECV].peer = &q->watch[0];
+	q->slot = 1;	/* the side we ask for: the peer (and its life) is 0 */
 	r = shmq_chan_watch(q, w0);
 	if (r) {
 		shmq_explain(o, "cannot watch the channel's creator: %s", strerror(-r));
@@ -288,8 +325,9 @@ static enum join claim_pair(struct shmq *q, const struct shmq_options *o, int *e
 	/* READY (acquire) covers the creator's role. */
 	if (role_of(o) && shmq_load_relaxed(&h->ep[0].role) == role_of(o))
 		return JOIN_IN_LINE;
-	if (!shmq_cas(&h->ep[1].owner, 0, q->me))
+	if (!shmq_claim(&h->ep[1].owner, &h->ep[1].life, 0, q->me, q->life))
 		return JOIN_AGAIN_NOW;	/* someone joined (or it was sealed) first */
+	shmq_store_release(&h->ep[1].netns, q->netns);
 	shmq_seg_remove(q->shmid);
 	shmq_fetch_add_release(&h->join_seq, 1);
 	q->waiter.wake->wake(&h->join_seq, 1);
@@ -320,13 +358,33 @@ static int slot_score(const struct shmq *q, int slot, const struct shmq_options 
 	if (w == SHMQ_OWNER_SEALED)
 		return -1;
 	if (shmq_owner_state(w) == SHMQ_EP_ATTACHED) {
-		alive = shmq_owner_alive(w);
+		alive = shmq_holder_alive(w, shmq_load_acquire(&q->hdr->ep[slot].life));
 		if (alive < 0)
 			*unknown = alive;
 		if (alive)
 			return -1;
 	}
 	return (w == 0) + 2 * (shmq_ring_queued(&q->hdr->ring[1 - slot]) != 0);
+}
+
+/*
+ * The peer waits in an event loop (its descriptor's token is published on
+ * a ring we feed or drain) from another network namespace: our wakes
+ * would never reach it, and it would sleep with messages queued.  Refuse
+ * to join rather than let that happen: 0, or -EXDEV, explained.
+ */
+static int peer_loop_reachable(const struct shmq *q, const struct shmq_options *o)
+{
+	const struct shmq_hdr *h = q->hdr;
+
+	if (!shmq_chan_peer_off_net(q))
+		return 0;
+	if (!shmq_load_acquire(&h->ring[q->slot].data_poller) &&
+	    !shmq_load_acquire(&h->ring[1 - q->slot].space_poller))
+		return 0;
+	shmq_explain(o, "segment id %d: the peer waits in an event loop in another "
+		     "network namespace, which no wake from here can reach", q->shmid);
+	return -EXDEV;
 }
 
 /* A persistent channel: take a free, closed or dead holder's slot. */
@@ -350,7 +408,8 @@ static enum join claim_persistent(struct shmq *q, const struct shmq_options *o,
 			continue;
 		/* The flag belongs to the slot's holder, who has left. */
 		shmq_store_relaxed(&h->ep[slot].poisoned, 0);
-		if (shmq_cas(&h->ep[slot].owner, w, q->me)) {
+		if (shmq_claim(&h->ep[slot].owner, &h->ep[slot].life, w, q->me, q->life)) {
+			shmq_store_release(&h->ep[slot].netns, q->netns);
 			q->slot = slot;
 			break;
 		}
@@ -372,10 +431,13 @@ static enum join claim_persistent(struct shmq *q, const struct shmq_options *o,
 		return JOIN_FAILED;
 	}
 	r = shmq_chan_watch(q, shmq_load_acquire(&h->ep[1 - q->slot].owner));
+	if (r)
+		shmq_explain(o, "cannot watch the peer: %s", strerror(-r));
+	else
+		r = peer_loop_reachable(q, o);
 	if (r) {
 		shmq_cas(&h->ep[q->slot].owner, q->me,
 			 (q->me & ~(uint64_t)3) | SHMQ_EP_ABANDONED);
-		shmq_explain(o, "cannot watch the peer: %s", strerror(-r));
 		*err = r;
 		return JOIN_FAILED;
 	}
@@ -594,9 +656,9 @@ SHMQ_API int shmq_open(const char *address, const struct shmq_options *o,
 	r = shmq_begin_open(address, o, &a, &mode, &deadline);
 	if (r)
 		return r;
-	q = shmq_chan_new(o);
-	if (!q)
-		return -ENOMEM;
+	r = new_handle(o, &q);
+	if (r)
+		return r;
 	for (;;) {
 		if (shmq_now_ns() >= deadline) {
 			shmq_explain(o, in_line ? "another %s held the address, waiting for "
@@ -660,7 +722,7 @@ int shmq_chan_offer(const struct shmq_options *o, uid_t client_uid, shmq_t **out
 
 	if (!q)
 		return -ENOMEM;
-	r = create_channel(q, &a, o, 0600);
+	r = hold_life(q, o) ?: create_channel(q, &a, o, 0600);
 	if (r == 0 && client_uid != geteuid())
 		r = shmq_seg_set_owner(q->shmid, client_uid);
 	if (r) {
@@ -745,9 +807,9 @@ int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
 			     "did not make", shmid);
 		return -EPROTO;
 	}
-	q = shmq_chan_new(o);
-	if (!q)
-		return -ENOMEM;
+	r = new_handle(o, &q);
+	if (r)
+		return r;
 	how = join_channel(q, &a, shmid, o, mode, &r);
 	if (how == JOIN_OK && (q->persistent || q->slot != 1)) {
 		shmq_explain(o, "the hub offered segment id %d, which is not a "

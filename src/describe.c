@@ -60,8 +60,14 @@ int shmq_describe_memory(const void *mem, const struct shmq_seg_info *s,
 	d->creator_uid = copy.creator_uid;
 	d->creator_pid = copy.creator_pid;
 	d->created = copy.created_ns / 1000000000;
-	d->creator_state = shmq_owner_pid_state(shmq_owner((uint32_t)copy.creator_pid,
-							   copy.creator_start, 1));
+	/*
+	 * The header's pid is the creator's in its own PID namespace; the
+	 * kernel's (translated to ours, 0 if it cannot be seen from here)
+	 * names it here when the two differ.
+	 */
+	d->creator_state = s->cpid != copy.creator_pid ? shmq_pid_state(s->cpid, s->ctime) :
+		shmq_owner_pid_state(shmq_owner((uint32_t)copy.creator_pid,
+						copy.creator_start, 1));
 	d->persistent = !!(copy.flags & SHMQ_HDR_PERSISTENT);
 	d->addr_kind = (int)copy.addr_kind;
 	memcpy(d->name, copy.name, sizeof(d->name));
@@ -75,6 +81,34 @@ int shmq_describe_memory(const void *mem, const struct shmq_seg_info *s,
 	return 0;
 }
 
+/*
+ * A life token, by its shape.  A live one (removed, attached by its
+ * process) is not attached here: that would keep it alive a moment past
+ * its process.  One left unremoved and unattached is attached to look for
+ * our mark, and is stale: its process died making it.
+ */
+static int describe_life(const struct shmq_seg_info *s, struct shmq_desc *d)
+{
+	pid_t pid;
+
+	d->kind = SHMQ_KIND_LIFE;
+	d->ready = 1;
+	d->creator_uid = s->cuid;
+	d->mode = s->mode;
+	if (s->removed && s->nattch) {
+		d->creator_pid = s->cpid;
+		d->creator_state = s->cpid ? shmq_pid_state(s->cpid, s->ctime) :
+			SHMQ_PID_ELSEWHERE;
+		return 0;
+	}
+	if (!shmq_life_leftover(s, &pid))
+		return -EPROTO;
+	d->creator_pid = pid;
+	d->creator_state = SHMQ_PID_DEAD;
+	d->stale = 1;
+	return 0;
+}
+
 SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 {
 	struct shmq_seg_info s;
@@ -85,6 +119,8 @@ SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 	r = shmq_seg_stat(shmid, &s);
 	if (r)
 		return r;
+	if (shmq_life_shaped(&s))
+		return describe_life(&s, d);
 	/* Attach (which shows in its times and last pid) only what may be ours. */
 	if (!shmq_kind_plausible(s.size))
 		return -EPROTO;

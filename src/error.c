@@ -66,6 +66,9 @@ SHMQ_API const char *shmq_strerror(int err)
 		return "key collision: the segment belongs to another address";
 	case EINTR:
 		return "interrupted by a signal";
+	case EXDEV:
+		return "the peer is in another network namespace: an event loop's "
+		       "descriptor cannot be woken from there";
 	}
 	s = strerrordesc_np(err);
 	return s ? s : "unknown error";

@@ -169,6 +169,22 @@ int shmq_proven_dead(int pid_state)
  * written over.  (Not the rings: a persistent creator that moves to a new
  * segment formats them at the position its stream had reached.)
  */
+/*
+ * Does owner word @w (life word @life) name the process the kernel
+ * recorded as the segment's creator?  Its pid is its own namespace's; the
+ * kernel's is ours (0 if it cannot be seen from here), and so is the one
+ * its life token's record gives.
+ */
+static int is_creator(uint64_t w, uint64_t life, const struct shmq_seg_info *s)
+{
+	pid_t here;
+
+	if ((pid_t)shmq_owner_pid(w) == s->cpid)
+		return 1;
+	return shmq_life_matches(w, life) &&
+	       shmq_life_token_state(life, &here) == SHMQ_PID_ALIVE && here == s->cpid;
+}
+
 static int used_since_setup(const struct shmq_hdr *h, const struct shmq_seg_info *s)
 {
 	int i;
@@ -177,7 +193,7 @@ static int used_since_setup(const struct shmq_hdr *h, const struct shmq_seg_info
 		uint64_t w = shmq_load_acquire(&h->ep[i].owner);
 
 		if (w != 0 && (shmq_owner_state(w) != SHMQ_EP_ATTACHED ||
-			       (pid_t)shmq_owner_pid(w) != s->cpid))
+			       !is_creator(w, shmq_load_acquire(&h->ep[i].life), s)))
 			return 1;
 	}
 	return 0;
@@ -253,5 +269,5 @@ int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)
 		return 0;
 	/* A pair nobody joined, or a hub, whose first endpoint is gone. */
 	return shmq_owner_state(w0) != SHMQ_EP_ATTACHED ||
-	       shmq_proven_dead(shmq_owner_pid_state(w0));
+	       shmq_holder_alive(w0, shmq_load_acquire(&h->ep[0].life)) == 0;
 }

@@ -48,6 +48,7 @@ struct shmq_hub {
 	unsigned gen;		/* fork generation of the process that opened it */
 	int removed;		/* someone removed the hub's segment */
 	uint64_t me;		/* our owner word, in endpoint 0 */
+	uint64_t life;		/* our life word, beside it (life.c) */
 	unsigned mode;
 	struct shmq_options chan_opts;	/* for each client's channel */
 	struct shmq_waiter waiter;
@@ -143,6 +144,17 @@ static void adopt(struct shmq_hub *h, shmq_t *c)
 		poller_add_client(h, c);
 }
 
+/* Our life word for owner word @me (life.c): 0, or -errno, explained. */
+static int hold_life(uint64_t me, uint64_t *life, const struct shmq_options *o)
+{
+	int r = shmq_life_mine(me, life);
+
+	if (r)
+		shmq_explain(o, "cannot make this process's life token (a private "
+			     "segment): %s", strerror(-r));
+	return r;
+}
+
 /* Answer the client asking in slot @i (owner word @w) with a channel. */
 static void answer(struct shmq_hub *h, int i, uint64_t w)
 {
@@ -155,10 +167,13 @@ static void answer(struct shmq_hub *h, int i, uint64_t w)
 	 * The channel is the asker's and ours alone: owned by its uid, mode
 	 * 0600, whatever the hub's mode lets in (others of a group that may
 	 * reach the hub must not reach each other's channels).  An asker
-	 * that lies about its pid gives its channel to that pid's owner, so
-	 * it cannot use it itself.
+	 * that names another process's life token (or, from an older build,
+	 * another pid) gives its channel to that process's user, so it cannot
+	 * use it itself.  The token's creator uid holds in any PID namespace.
 	 */
-	int r = shmq_owner_uid(w, &uid);
+	uint64_t life = shmq_load_acquire(&sl->life);
+	int r = shmq_life_matches(w, life) ? shmq_life_uid(life, &uid) :
+		shmq_owner_uid(w, &uid);
 
 	if (r == 0)
 		r = shmq_chan_offer(&h->chan_opts, uid, &q);
@@ -175,6 +190,12 @@ static void answer(struct shmq_hub *h, int i, uint64_t w)
 	shmq_futex_ops.wake(&sl->offered, 1);
 }
 
+/* Is the asker in slot @i, owner word @w, proven dead (from any namespace)? */
+static int asker_dead(struct shmq_hub *h, int i, uint64_t w)
+{
+	return shmq_holder_alive(w, shmq_load_acquire(&slot_at(h, i)->life)) == 0;
+}
+
 /*
  * Move slot @i on: answer a new asker, adopt a client that joined, free
  * the slot of one that gave up.  With @sweep, also free the slots of
@@ -189,7 +210,7 @@ static void service_slot(struct shmq_hub *h, int i, int sweep)
 		if (w == 0)
 			return;
 		if (shmq_owner_state(w) != SHMQ_EP_ATTACHED ||
-		    (sweep && shmq_owner_alive(w) == 0))
+		    (sweep && asker_dead(h, i, w)))
 			free_slot(h, i);	/* gone before we answered */
 		else
 			answer(h, i, w);
@@ -209,7 +230,7 @@ static void service_slot(struct shmq_hub *h, int i, int sweep)
 		}
 	}
 	/* The asker gave up (its word changed), or died. */
-	if (w != v->asker || (sweep && shmq_owner_alive(w) == 0)) {
+	if (w != v->asker || (sweep && asker_dead(h, i, w))) {
 		if (v->pending && shmq_chan_withdraw(v->pending) == 1)
 			adopt(h, v->pending);	/* it joined just then */
 		v->pending = NULL;
@@ -327,6 +348,10 @@ SHMQ_API int shmq_hub_fd(shmq_hub_t *h)
 		return -ECHILD;
 	if (h->poller)
 		return h->poller->ep;
+	/* A client's wakes from another network namespace would never come. */
+	for (i = 0; i < h->count; i++)
+		if (shmq_chan_peer_off_net(h->clients[i].q))
+			return -EXDEV;
 	r = shmq_poller_open(&p);
 	if (r)
 		return r;
@@ -445,7 +470,9 @@ static int make_hub(struct shmq_hub *h, const struct shmq_addr *a,
 	h->area = (struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
 	h->shmid = id;
 	shmq_hdr_init(h->hdr, a, h->mode, SHMQ_KIND_HUB, 0, c0, c1, SHMQ_HUB_SIZE);
-	h->hdr->ep[0].owner = h->me;
+	h->hdr->ep[0].life = h->life;
+	h->hdr->ep[0].netns = shmq_self_netns();
+	shmq_store_release(&h->hdr->ep[0].owner, h->me);
 	/* Last: a client that reads READY (acquire) sees all of the above. */
 	shmq_store_release(&h->hdr->state, SHMQ_STATE_READY);
 	return 0;
@@ -530,6 +557,11 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 	h->chan_opts.flags &= SHMQ_INTERRUPTIBLE | SHMQ_HUGEPAGES;
 	h->chan_opts.errbuf = NULL;
 	h->me = shmq_owner((uint32_t)getpid(), shmq_self_start(), SHMQ_EP_ATTACHED);
+	r = hold_life(h->me, &h->life, o);
+	if (r) {
+		free(h);
+		return r;
+	}
 	h->waiter.policy = o ? o->wait : SHMQ_WAIT_HYBRID;
 	h->waiter.spin_ns = o && o->spin_ns ? o->spin_ns : SHMQ_DEFAULT_SPIN_NS;
 	h->waiter.interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
@@ -657,8 +689,21 @@ static int attach_hub(const struct shmq_addr *a, int shmid,
 	return 0;
 }
 
+/*
+ * Does the server wait in an event loop (shmq_hub_fd()) from another
+ * network namespace?  Then our rings' wakes could never reach it.
+ */
+static int server_loop_unreachable(const struct shmq_hdr *hdr,
+				   const struct shmq_hub_area *area)
+{
+	uint64_t ns = shmq_load_acquire(&hdr->ep[0].netns), mine = shmq_self_netns();
+
+	return shmq_load_acquire(&area->door_poller) && ns && mine && ns != mine;
+}
+
 /* Claim a free slot, starting anywhere: NULL if all are taken. */
-static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me)
+static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me,
+					 uint64_t life)
 {
 	unsigned start = 0, i;
 
@@ -667,7 +712,7 @@ static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me)
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++) {
 		struct shmq_hub_slot *sl = &area->slot[(start + i) % SHMQ_HUB_SLOTS];
 
-		if (shmq_cas(&sl->client, 0, me))
+		if (shmq_claim(&sl->client, &sl->life, 0, me, life))
 			return sl;
 	}
 	return NULL;
@@ -675,7 +720,7 @@ static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me)
 
 /* Claim a slot, waiting for one while the server lives: 0, or -errno. */
 static int wait_for_slot(struct shmq_hdr *hdr, struct shmq_hub_area *area,
-			 struct shmq_peer *server, uint64_t me,
+			 struct shmq_peer *server, uint64_t me, uint64_t life,
 			 const struct shmq_options *o, int64_t deadline,
 			 struct shmq_hub_slot **slot)
 {
@@ -684,7 +729,7 @@ static int wait_for_slot(struct shmq_hdr *hdr, struct shmq_hub_area *area,
 			shmq_explain(o, "the hub's server is gone");
 			return -ECONNREFUSED;
 		}
-		*slot = claim_slot(area, me);
+		*slot = claim_slot(area, me, life);
 		if (*slot)
 			return 0;
 		if (shmq_now_ns() >= deadline) {
@@ -749,18 +794,28 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 				 SHMQ_EP_ATTACHED);
 	struct shmq_hub_slot *sl;
 	struct shmq_peer server;
+	uint64_t life;
 	int r;
 
+	r = hold_life(me, &life, o);
+	if (r)
+		return r;
 	r = shmq_seg_stat(shmid, &hub);
 	if (r)
 		return r;
+	if (server_loop_unreachable(hdr, area)) {
+		shmq_explain(o, "the hub's server waits in an event loop in another "
+			     "network namespace, which no wake from here can reach");
+		return -EXDEV;
+	}
 	shmq_peer_init(&server);
-	r = shmq_peer_watch(&server, shmq_load_acquire(&hdr->ep[0].owner));
+	r = shmq_peer_watch(&server, shmq_load_acquire(&hdr->ep[0].owner),
+			    &hdr->ep[0].life);
 	if (r) {
 		shmq_explain(o, "cannot watch the hub's server: %s", strerror(-r));
 		return r;
 	}
-	r = wait_for_slot(hdr, area, &server, me, o, deadline, &sl);
+	r = wait_for_slot(hdr, area, &server, me, life, o, deadline, &sl);
 	if (r) {
 		shmq_peer_forget(&server);
 		return r;
@@ -850,6 +905,7 @@ static void hub_describe(const struct shmq_hdr *h, const struct shmq_hdr *copy,
 			 struct shmq_desc *d)
 {
 	uint64_t w = shmq_load_acquire(&h->ep[0].owner);
+	pid_t here;
 
 	d->capacity[0] = copy->cap[0];
 	d->capacity[1] = copy->cap[1];
@@ -860,7 +916,8 @@ static void hub_describe(const struct shmq_hdr *h, const struct shmq_hdr *copy,
 		shmq_owner_state(w) == SHMQ_EP_ABANDONED ? SHMQ_PEER_ABANDONED : SHMQ_PEER_NONE;
 	d->ep[0].pid = (pid_t)shmq_owner_pid(w);
 	if (d->ep[0].state == SHMQ_PEER_ATTACHED)
-		d->ep[0].pid_state = shmq_owner_pid_state(w);
+		d->ep[0].pid_state = shmq_holder_state(w, shmq_load_acquire(&h->ep[0].life),
+						       &here);
 }
 
 /* shmq_open() at a hub's address: connect, as a client. */

@@ -36,7 +36,8 @@ struct shmq_hub_slot {
 	uint64_t client;	/* the asking client's owner word; 0: free */
 	uint32_t offered;	/* futex: 1 once shmid holds the server's answer */
 	int32_t shmid;		/* the client's channel, or -errno: refused */
-	uint8_t pad[SHMQ_LINE - 16];
+	uint64_t life;		/* the client's life word (life.c), by the client */
+	uint8_t pad[SHMQ_LINE - 24];
 };
 
 struct shmq_hub_area {

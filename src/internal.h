@@ -77,10 +77,8 @@ uint64_t shmq_self_start(void);
  * What the process an owner word (pid + start time) names is doing:
  * SHMQ_PID_ALIVE, _STOPPED, _DEAD (gone, a zombie, or a newer process has
  * the pid) or _UNKNOWN (/proc cannot be read, e.g. out of descriptors).
- * shmq_owner_alive(): 1 alive or stopped, 0 dead, -EAGAIN unknown.
  */
 int shmq_owner_pid_state(uint64_t owner);
-int shmq_owner_alive(uint64_t owner);
 /* The effective uid of the process @owner names: 0, -ESRCH, or -errno. */
 int shmq_owner_uid(uint64_t owner, uid_t *uid);
 
@@ -92,9 +90,14 @@ int shmq_owner_uid(uint64_t owner, uid_t *uid);
  * end that does not know its peer yet holds a reservation instead, which
  * the watch replaces (closing it frees the slot the new descriptor takes).
  */
-enum { SHMQ_WATCH_NONE, SHMQ_WATCH_RESERVED, SHMQ_WATCH_PIDFD, SHMQ_WATCH_PROCFD };
+enum {
+	SHMQ_WATCH_NONE, SHMQ_WATCH_RESERVED, SHMQ_WATCH_PIDFD, SHMQ_WATCH_PROCFD,
+	SHMQ_WATCH_TOKEN,	/* no descriptor: the life token, each poll */
+};
 struct shmq_peer {
 	uint64_t owner;		/* the owner word being watched */
+	const uint64_t *life_at;	/* the holder's life word, in the segment */
+	uint64_t life;		/* what it held, once it matched the owner */
 	int fd;			/* -1, or what kind says */
 	int kind;
 	int dead;		/* latched once seen dead (relaxed atomics) */
@@ -103,15 +106,61 @@ void shmq_peer_init(struct shmq_peer *p);
 /* Hold a descriptor for a later watch: 0, or -EMFILE and the like. */
 int shmq_peer_reserve(struct shmq_peer *p);
 /*
- * Watch the process @owner names, replacing whatever was held: 0 (the
- * process may already be known dead), or -EMFILE, -ENFILE, -ENOMEM, or
- * -ENOSYS when neither pidfds nor /proc exist: the peer cannot be watched.
+ * Watch the process @owner names, whose life word is at @life_at (NULL:
+ * none), replacing whatever was held: 0 (the process may already be known
+ * dead), or -EMFILE, -ENFILE, -ENOMEM, or -ENOSYS when neither pidfds nor
+ * /proc exist: the peer cannot be watched.  A holder with a life token is
+ * watched by a pidfd where its namespace lets us see it, and by the token
+ * alone (no descriptor at all) where it does not.
  */
-int shmq_peer_watch(struct shmq_peer *p, uint64_t owner);
+int shmq_peer_watch(struct shmq_peer *p, uint64_t owner, const uint64_t *life_at);
 int shmq_peer_alive(struct shmq_peer *p);	/* polls; 1 alive, 0 dead */
 /* The same, latching nothing: safe beside other threads' polls. */
 int shmq_peer_looks_alive(const struct shmq_peer *p);
 void shmq_peer_forget(struct shmq_peer *p);
+
+/*
+ * life.c: life tokens, liveness that holds across PID namespaces.  A life
+ * token is a segment of SHMQ_LIFE_SIZE_MIN + (0..2047) bytes.
+ */
+#define SHMQ_LIFE_SIZE_MIN 2048u
+/* The life word for @owner, this process's: 0, or -errno (no token). */
+int shmq_life_mine(uint64_t owner, uint64_t *life);
+uint64_t shmq_life_word(uint64_t owner, int id, unsigned cookie);
+/* Does @life belong to the holder @owner names? */
+int shmq_life_matches(uint64_t owner, uint64_t life);
+/*
+ * Does the token @life names exist?  SHMQ_PID_ALIVE (with its creator's
+ * pid in our namespace in *@here, 0 if not visible), _DEAD or _UNKNOWN.
+ */
+int shmq_life_token_state(uint64_t life, pid_t *here);
+/* Has segment @s the key and size of a life token? */
+int shmq_life_shaped(const struct shmq_seg_info *s);
+/*
+ * Is @s a life token whose process died before marking it removed (so the
+ * kernel never frees it)?  1 with the maker's pid in *@pid, else 0.
+ */
+int shmq_life_leftover(const struct shmq_seg_info *s, pid_t *pid);
+/* The effective uid that made the token: 0, or -ESRCH. */
+int shmq_life_uid(uint64_t life, uid_t *uid);
+/*
+ * What the holder of an owner word with life word @life is doing, from
+ * any PID namespace: SHMQ_PID_ALIVE, _STOPPED, _ELSEWHERE, _DEAD or
+ * _UNKNOWN (a claim in progress, or an unreadable token: never dead).
+ * *@here: its pid in our namespace, 0 if none.  shmq_holder_alive(): 1
+ * alive (stopped, elsewhere), 0 dead, -EAGAIN unknown.
+ */
+int shmq_holder_state(uint64_t owner, uint64_t life, pid_t *here);
+int shmq_holder_alive(uint64_t owner, uint64_t life);
+/*
+ * Claim an owner word: compare-and-swap @old to @me, then, once won,
+ * store @life beside it.  1 won, 0 lost.
+ */
+int shmq_claim(uint64_t *owner, uint64_t *life_w, uint64_t old, uint64_t me,
+	       uint64_t life);
+
+/* peer.c: this process's network namespace (an inode), 0 if unknown. */
+uint64_t shmq_self_netns(void);
 
 /*
  * fork(): shmq_fork_generation() is what a handle records when it opens
@@ -197,6 +246,13 @@ int shmq_chan_has_record(shmq_t *q);
 int shmq_chan_would_return(shmq_t *q);
 /* The periodic look at the client's process, for would_return to report. */
 void shmq_chan_poll_peer(shmq_t *q);
+/*
+ * Is the peer, attached now, in another network namespace?  Then the
+ * wakes of an event loop's descriptor (poller.c) cannot pass between us:
+ * they are datagrams to an abstract socket, which exists only in the
+ * namespace that made it.
+ */
+int shmq_chan_peer_off_net(const shmq_t *q);
 /* The pidfd watching the client's process, or -1 (none, or not a pidfd). */
 int shmq_chan_peer_pidfd(shmq_t *q);
 

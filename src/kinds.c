@@ -36,5 +36,8 @@ SHMQ_API const char *shmq_kind_name(int kind)
 {
 	const struct shmq_kind *k = kind > 0 ? shmq_kind_find((unsigned)kind) : NULL;
 
+	if (kind == SHMQ_KIND_LIFE)
+		return "life token";
+
 	return k ? k->name : "segment of unknown kind";
 }

@@ -26,7 +26,7 @@
 
 #define SHMQ_MAGIC 0x6e616863716d6873ull	/* the bytes "shmqchan" */
 #define SHMQ_LAYOUT_MAJOR 2
-#define SHMQ_LAYOUT_MINOR 1
+#define SHMQ_LAYOUT_MINOR 2
 #define SHMQ_HDR_SIZE 4096u
 
 enum { SHMQ_STATE_INIT = 0, SHMQ_STATE_READY = 1 };
@@ -65,14 +65,19 @@ static inline int shmq_owner_same(uint64_t a, uint64_t b) { return (a >> 2) == (
 /*
  * An endpoint's block, written only by its holder: who holds it, and
  * whether the holder found the channel corrupted (then its peer stops
- * too, instead of waiting for what will never come).
+ * too, instead of waiting for what will never come).  `life` names the
+ * holder's life token (life.c), so that its liveness can be told from
+ * any PID namespace (layout 2.2; older builds leave it 0).
  */
 struct shmq_endpoint {
 	uint64_t owner;
 	uint32_t poisoned;	/* nonzero: the holder saw -EBADMSG */
 	uint32_t role;		/* a pair's creator: SHMQ_SENDER, _RECEIVER or 0 */
-	uint8_t pad[SHMQ_LINE - 16];
+	uint64_t life;		/* the holder's life word, beside its owner word */
+	uint64_t netns;		/* the holder's network namespace (its inode) */
+	uint8_t pad[SHMQ_LINE - 32];
 };
+_Static_assert(offsetof(struct shmq_endpoint, life) == 16, "endpoint: life");
 
 struct shmq_hdr {
 	/* Immutable once READY, covered by `check`. */

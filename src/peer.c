@@ -22,6 +22,7 @@
 #include <string.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -147,8 +148,16 @@ static int unknown_unless_gone(pid_t pid)
 SHMQ_API int shmq_pid_state(pid_t pid, int64_t not_after)
 {
 	struct shmq_proc p;
-	int err = shmq_proc_read(pid, &p);
+	int err;
 
+	/*
+	 * The kernel records 0 for a process it cannot name in our PID
+	 * namespace (a segment made in a container, seen from another one):
+	 * not a dead process, one we cannot see.
+	 */
+	if (pid == 0)
+		return SHMQ_PID_UNKNOWN;
+	err = shmq_proc_read(pid, &p);
 	if (err == -ESRCH)
 		return SHMQ_PID_DEAD;
 	if (err)
@@ -184,6 +193,8 @@ SHMQ_API const char *shmq_pid_state_name(int state)
 		return "zombie";
 	case SHMQ_PID_UNKNOWN:
 		return "unknown";
+	case SHMQ_PID_ELSEWHERE:
+		return "alive in another PID namespace";
 	default:
 		return "dead";
 	}
@@ -230,19 +241,6 @@ int shmq_owner_pid_state(uint64_t owner)
 	return same_process(owner, &p) ? state_of(&p) : SHMQ_PID_DEAD;
 }
 
-int shmq_owner_alive(uint64_t owner)
-{
-	switch (shmq_owner_pid_state(owner)) {
-	case SHMQ_PID_ALIVE:
-	case SHMQ_PID_STOPPED:
-		return 1;
-	case SHMQ_PID_UNKNOWN:
-		return -EAGAIN;
-	default:
-		return 0;
-	}
-}
-
 int shmq_owner_uid(uint64_t owner, uid_t *uid)
 {
 	pid_t pid = (pid_t)shmq_owner_pid(owner);
@@ -285,6 +283,64 @@ int shmq_owner_uid(uint64_t owner, uid_t *uid)
 	return r;
 }
 
+/*
+ * A holder with a life token (life.c) is judged by the token, which every
+ * PID namespace sees alike; its pid only where the token's kernel record
+ * shows it.  A holder with no life word is an older build's: its pid.
+ */
+int shmq_holder_state(uint64_t owner, uint64_t life, pid_t *here)
+{
+	pid_t pid = (pid_t)shmq_owner_pid(owner);
+	struct shmq_proc p;
+	int st;
+
+	*here = 0;
+	if (owner == 0 || owner == SHMQ_OWNER_SEALED || pid == 0)
+		return SHMQ_PID_DEAD;
+	if (life == 0) {
+		/* An older build's end: its pid, in our namespace or nowhere. */
+		*here = pid;
+		return shmq_owner_pid_state(owner);
+	}
+	if (!shmq_life_matches(owner, life)) {
+		/*
+		 * A claim in progress: only a positive sighting of the very
+		 * process (pid and start time) counts; anything else is
+		 * unknown, never dead.
+		 */
+		st = shmq_owner_pid_state(owner);
+		if (st == SHMQ_PID_ALIVE || st == SHMQ_PID_STOPPED) {
+			*here = pid;
+			return st;
+		}
+		return SHMQ_PID_UNKNOWN;
+	}
+	st = shmq_life_token_state(life, here);
+	if (st != SHMQ_PID_ALIVE)
+		return st;
+	/* Visible here (maybe under another pid): stopped, or running. */
+	if (*here > 0 && shmq_proc_read(*here, &p) == 0 &&
+	    (p.state == 'T' || p.state == 't'))
+		return SHMQ_PID_STOPPED;
+	return *here == pid ? SHMQ_PID_ALIVE : SHMQ_PID_ELSEWHERE;
+}
+
+int shmq_holder_alive(uint64_t owner, uint64_t life)
+{
+	pid_t here;
+
+	switch (shmq_holder_state(owner, life, &here)) {
+	case SHMQ_PID_ALIVE:
+	case SHMQ_PID_STOPPED:
+	case SHMQ_PID_ELSEWHERE:
+		return 1;
+	case SHMQ_PID_UNKNOWN:
+		return -EAGAIN;
+	default:
+		return 0;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Watchers                                                            */
 /* ------------------------------------------------------------------ */
@@ -292,6 +348,8 @@ int shmq_owner_uid(uint64_t owner, uid_t *uid)
 void shmq_peer_init(struct shmq_peer *p)
 {
 	p->owner = 0;
+	p->life_at = NULL;
+	p->life = 0;
 	p->fd = -1;
 	p->kind = SHMQ_WATCH_NONE;
 	p->dead = 0;
@@ -387,18 +445,88 @@ static int watch_by_stat(struct shmq_peer *p, uint64_t owner, pid_t pid)
 	return 0;
 }
 
-int shmq_peer_watch(struct shmq_peer *p, uint64_t owner)
+/* The life word, once it belongs to the holder watched; else 0. */
+static uint64_t life_of(const struct shmq_peer *p)
+{
+	uint64_t life = shmq_load_relaxed(&p->life);
+
+	if (life || !p->life_at)
+		return life;
+	life = shmq_load_acquire(p->life_at);
+	return shmq_life_matches(p->owner, life) ? life : 0;
+}
+
+/*
+ * Watch a holder that has a life token.  Where its pid can be seen from
+ * here (the token's kernel record names it), a pidfd on that pid, checked
+ * against the token afterwards (while the token exists the pid cannot
+ * have been reused), so that a death is a readable descriptor; with no
+ * descriptor left, -EMFILE, as for any watch.  Where it cannot be seen,
+ * or pidfds are missing, the token itself at each poll, which needs no
+ * descriptor at all.
+ */
+static int watch_token(struct shmq_peer *p, uint64_t life)
+{
+	pid_t here, again;
+	long fd;
+	int flags;
+
+	shmq_store_relaxed(&p->life, life);
+	p->kind = SHMQ_WATCH_TOKEN;
+	if (shmq_life_token_state(life, &here) == SHMQ_PID_DEAD) {
+		latch_dead(p);
+		return 0;
+	}
+	if (here <= 0)
+		return 0;
+	fd = syscall(SYS_pidfd_open, here, 0);
+	/*
+	 * Out of descriptors: fail the open, as ever (an event loop's
+	 * descriptor needs the pidfd to see the death at once).  No pidfds
+	 * here (old kernels, valgrind), or it died just now: the token.
+	 */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+		return -errno;
+	if (fd < 0)
+		return 0;
+	if (shmq_life_token_state(life, &again) != SHMQ_PID_ALIVE || again != here) {
+		close((int)fd);
+		return 0;	/* it died meanwhile: the token says so next */
+	}
+	flags = fcntl((int)fd, F_GETFD);
+	if (flags >= 0)
+		fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	p->fd = (int)fd;
+	p->kind = SHMQ_WATCH_PIDFD;
+	return 0;
+}
+
+int shmq_peer_watch(struct shmq_peer *p, uint64_t owner, const uint64_t *life_at)
 {
 	pid_t pid = (pid_t)shmq_owner_pid(owner);
+	uint64_t life;
 	int r;
 
 	/* Whatever we held frees a slot for what we open now. */
 	shmq_peer_forget(p);
 	p->owner = owner;
+	p->life_at = life_at;
 	if (pid <= 0) {
 		latch_dead(p);
 		return 0;
 	}
+	life = life_at ? shmq_load_acquire(life_at) : 0;
+	if (life && shmq_life_matches(owner, life))
+		return watch_token(p, life);
+	if (life) {
+		/*
+		 * Its claim is in progress (the life word follows the owner
+		 * word): the token, once its word is there; alive until then.
+		 */
+		p->kind = SHMQ_WATCH_TOKEN;
+		return 0;
+	}
+	/* An older build's end, with no token: its pid. */
 	r = watch_by_pidfd(p, owner, pid);
 	return r == 1 ? watch_by_stat(p, owner, pid) : r;
 }
@@ -419,9 +547,24 @@ int shmq_peer_looks_alive(const struct shmq_peer *p)
 	}
 	case SHMQ_WATCH_PIDFD: {
 		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		uint64_t life = shmq_load_relaxed(&p->life);
+		pid_t here;
 
 		/* A pidfd turns readable when its process exits, zombie or not. */
-		return poll(&pfd, 1, 0) <= 0;
+		if (poll(&pfd, 1, 0) > 0)
+			return 0;
+		/*
+		 * Its token goes at exec too, while the pidfd's process lives
+		 * on: the end is gone with the old program's memory.
+		 */
+		return !life || shmq_life_token_state(life, &here) != SHMQ_PID_DEAD;
+	}
+	case SHMQ_WATCH_TOKEN: {
+		uint64_t life = life_of(p);
+		pid_t here;
+
+		/* Unknown (a claim in progress, no access) is never dead. */
+		return !life || shmq_life_token_state(life, &here) != SHMQ_PID_DEAD;
 	}
 	default:
 		return 1;	/* nobody watched yet (nothing, or a reservation) */
@@ -432,11 +575,26 @@ int shmq_peer_alive(struct shmq_peer *p)
 {
 	if (shmq_load_relaxed(&p->dead))
 		return 0;
+	/* Keep the life word once it is there: nobody can take it back. */
+	if (p->kind == SHMQ_WATCH_TOKEN && !shmq_load_relaxed(&p->life))
+		shmq_store_relaxed(&p->life, life_of(p));
 	if (!shmq_peer_looks_alive(p)) {
 		latch_dead(p);
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * This process's network namespace (the inode of /proc/self/ns/net), 0 if
+ * it cannot be told.  An event loop's wake is a datagram to an abstract
+ * socket, which exists only in its own network namespace (poller.c).
+ */
+uint64_t shmq_self_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -105,7 +105,15 @@ int main(void)
 	is_int(child_exit_code(wait_child(pid, 30000)), 0, "the echo got every number in order");
 	diag("%.1f s; parked in epoll_wait: %ld (ping), %ld (echo)",
 	     (shmq_now_ns() - t0) / 1e9, sh->parks[0], sh->parks[1]);
-	ok(sh->parks[0] + sh->parks[1] > ROUNDS / 2, "a quarter or more of the messages found their receiver parked");
+	/*
+	 * The point is that the parked path was taken often, so that "no
+	 * wake lost" means something.  How often depends on the machine's
+	 * state: 92k-94k of the 500k messages in its fast state, 160k-230k
+	 * in its slow one (both seen in one hour); a quarter failed in the
+	 * fast one.  A twentieth is still tens of thousands of parks.
+	 */
+	ok(sh->parks[0] + sh->parks[1] > ROUNDS / 10,
+	   "a twentieth or more of the messages found their receiver parked");
 	shmq_close(q);
 	return done_testing();
 }

@@ -21,7 +21,9 @@ json=$($SHMQ stat "$name" --json)
 like "$json" "\"name\":\"$name\"" "stat --json: the name"
 like "$json" '"lifetime":"pair"' "stat --json: the lifetime"
 out=$($SHMQ clean --dry-run)
-is "$out" "no stale shmq segments" "clean leaves a live creator's channel alone"
+like "$out" "^no stale shmq segments" "clean leaves a live creator's channel alone"
+like "$out" "^kept id:[0-9]* (channel '$name', pair): its creator, waiting for a peer, is pid $pid (alive)" \
+	"  and --dry-run says why it kept it"
 
 kill -9 $pid; wait $pid 2>/dev/null
 like "$($SHMQ ls)" "stale: creator died waiting" "after kill -9, ls calls it stale"

@@ -9,25 +9,11 @@ trap 'rm -rf "$tmp"' EXIT
 S="$SHMQ"
 TO="--timeout 20s"
 
-now_ms() { date +%s%3N; }
 # flowing FILE: wait (up to 20 s) until FILE has data: the pair has formed
 # and messages move.  A fixed sleep would assume how fast the machine is.
 flowing() {
 	for i in $(seq 1 400); do [ -s "$1" ] && return 0; sleep 0.05; done
 	return 1
-}
-# wait_gone PID LIMIT_MS: wait for PID to end; print how long it took.  Not
-# with kill -0, which succeeds on a zombie: the process's state must be
-# neither running nor sleeping.
-wait_gone() {
-	t0=$(now_ms)
-	while :; do
-		st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/"$1"/status 2>/dev/null)
-		case $st in ""|Z|X) break ;; esac
-		[ $(( $(now_ms) - t0 )) -gt "$2" ] && break
-		sleep 0.01
-	done
-	echo $(( $(now_ms) - t0 ))
 }
 
 # SIGKILL the sender mid-stream.

@@ -7,15 +7,14 @@
 . tests/lib/tap.sh
 objs=$(ls "$BUILD"/src/*.o 2>/dev/null)
 if [ -z "$objs" ]; then echo "1..0 # SKIP no objects in $BUILD/src"; exit 0; fi
+# Every function each object defines, once: "SYMBOL FILE".
+defs=$(for p in $objs; do
+	nm --defined-only "$p" | awk -v f="$(basename "$p" .o)" '$2 ~ /[Tt]/ { print $3, f }'
+done)
 edges=$(for o in $objs; do
 	a=$(basename "$o" .o)
 	nm -u "$o" | awk '{print $2}' | while read -r sym; do
-		for p in $objs; do
-			[ "$p" = "$o" ] && continue
-			if nm --defined-only "$p" | awk -v s="$sym" '$2 ~ /[Tt]/ && $3 == s { f = 1 } END { exit !f }'; then
-				echo "$a $(basename "$p" .o)"
-			fi
-		done
+		printf '%s\n' "$defs" | awk -v s="$sym" -v a="$a" '$1 == s && $2 != a { print a, $2 }'
 	done
 done | sort -u)
 diag "calls between files:"

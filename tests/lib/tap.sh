@@ -34,3 +34,18 @@ diag() { echo "# $*"; }
 done_testing() { echo "1..$tap_n"; [ $tap_fail -eq 0 ]; exit $?; }
 # A name no other test run can be using.
 tname() { echo "t-$1-$$"; }
+# Milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+# wait_gone PID LIMIT_MS: wait for PID to end; print how long it took.  Not
+# with kill -0, which succeeds on a zombie: the process's state must be
+# neither running nor sleeping.
+wait_gone() {
+	t0=$(now_ms)
+	while :; do
+		st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/"$1"/status 2>/dev/null)
+		case $st in ""|Z|X) break ;; esac
+		[ $(( $(now_ms) - t0 )) -gt "$2" ] && break
+		sleep 0.01
+	done
+	echo $(( $(now_ms) - t0 ))
+}
