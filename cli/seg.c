@@ -56,6 +56,12 @@ static const char *shmq_words(const struct shmq_desc *d, int r, uint64_t segsz,
 	else if (!d->ready)
 		snprintf(buf, size, "%s, %s", d->kind ? shmq_kind_name(d->kind) : "shmq",
 			 d->stale ? "stale: creator died while setting up" : "being set up");
+	else if (d->kind == SHMQ_KIND_TOPIC)
+		snprintf(buf, size, "topic%s%s%s, %s%s", d->addr_kind == SHMQ_ADDR_NAME ?
+			 " '" : "", d->addr_kind == SHMQ_ADDR_NAME ? name : "",
+			 d->addr_kind == SHMQ_ADDR_NAME ? "'" : "",
+			 d->persistent ? "persistent" : "until its publisher closes",
+			 d->stale ? ", stale: nobody alive holds it" : "");
 	else if (d->kind == SHMQ_KIND_HUB)
 		snprintf(buf, size, "hub%s%s%s, %s", d->addr_kind == SHMQ_ADDR_NAME ?
 			 " '" : "", d->addr_kind == SHMQ_ADDR_NAME ? name : "",
@@ -197,6 +203,8 @@ static const char *kind_of(const struct shmq_seg_info *s, const struct shmq_desc
 		return "hub";
 	if (dr == 0 && d->kind == SHMQ_KIND_LIFE)
 		return "life";
+	if (dr == 0 && d->ready && d->kind == SHMQ_KIND_TOPIC)
+		return "topic";
 	if (dr == 0 || dr == -EBADMSG || dr == -EPROTONOSUPPORT)
 		return "channel";	/* a channel, or shmq's in some state */
 	if (s->size == CLASSIC_SIZE)
@@ -278,10 +286,10 @@ static int run_ls(int argc, char **argv)
 			break;
 		case 'k':
 			if (strcmp(optarg, "channel") && strcmp(optarg, "hub") &&
-			    strcmp(optarg, "life") && strcmp(optarg, "classic") &&
-			    strcmp(optarg, "other"))
-				usage_error("invalid --kind '%s' (channel, hub, life, classic "
-					    "or other)", optarg);
+			    strcmp(optarg, "topic") && strcmp(optarg, "life") &&
+			    strcmp(optarg, "classic") && strcmp(optarg, "other"))
+				usage_error("invalid --kind '%s' (channel, hub, topic, life, "
+					    "classic or other)", optarg);
 			f.kind = optarg;
 			break;
 		case 'o':
@@ -429,6 +437,14 @@ static int run_stat(int argc, char **argv)
 	printf("created   %s by pid %d (%s), uid %u, mode %04o\n",
 	       iso_time(d.created, b1, sizeof(b1)), (int)d.creator_pid,
 	       shmq_pid_state_name(d.creator_state), (unsigned)d.creator_uid, d.mode);
+	if (d.kind == SHMQ_KIND_TOPIC) {
+		printf("publisher %s\n", endpoint_words(&d.ep[0], b3, sizeof(b3)));
+		printf("messages  %llu published; a ring of %s, a table of %llu "
+		       "subscriber slots\n", (unsigned long long)d.queued[0],
+		       human_size(d.capacity[0], b1, sizeof(b1)),
+		       (unsigned long long)(d.capacity[1] / 128));
+		return 0;
+	}
 	if (d.kind == SHMQ_KIND_HUB) {
 		printf("server    %s\n", endpoint_words(&d.ep[0], b3, sizeof(b3)));
 		printf("clients   each on its own channel: %s to the client, %s "
@@ -742,7 +758,7 @@ const struct cmd ls_command = {
 	"  -j, --json          one JSON object per segment, in an array\n"
 	"  -b, --bytes         sizes in bytes\n"
 	"  -q, --shmq          shmq's segments only\n"
-	"  -k, --kind KIND     channel, hub, life (a process's life token),\n"
+	"  -k, --kind KIND     channel, hub, topic, life (a process's life token),\n"
 	"                      classic (the classic recipe's 20-byte size)\n"
 	"                      or other\n"
 	"  -o, --owner USER    segments owned by USER (a name or a uid)\n",

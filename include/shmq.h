@@ -482,6 +482,126 @@ int shmq_connect(const char *address, const struct shmq_options *options,
 		 shmq_t **channel);
 
 /* ------------------------------------------------------------------ */
+/* Topics: one publisher, any number of subscribers                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A topic carries one publisher's messages to every subscriber, each of
+ * whom reads them all, in order, at its own pace.  There is one publisher
+ * at a time (a second live one is refused, -EBUSY) and any number of
+ * subscribers, up to max_subscribers, chosen by whoever creates the topic
+ * (no limit is built in).  Either role may come first.
+ *
+ * Every message has a 64-bit sequence number, from 0, which continues
+ * across a persistent topic's publishers.  It is whole or not delivered.
+ *
+ * A subscriber is lossless (the default) or lossy (SHMQ_SUB_LOSSY):
+ *  - the publisher never overwrites a message a lossless subscriber has
+ *    not consumed: it waits for the slowest (within its own timeout).  A
+ *    dead subscriber stops holding it within 100 ms of its death; a live
+ *    one that stops reading holds it, unless slow_subscriber_ms is set:
+ *    then it is evicted after that long, and its next receive says so
+ *    (-EOVERFLOW) after what it had not yet read was lost;
+ *  - the publisher never waits for a lossy one.  Lapped, it learns how
+ *    many it lost (shmq_sub_lost(), and the gap in the sequence numbers)
+ *    and goes on from the oldest message the ring still holds; it never
+ *    returns a torn or overwritten message.
+ *
+ * Where a subscriber starts: the next message (SHMQ_FROM_NEXT, the
+ * default), the oldest the ring holds (SHMQ_FROM_OLDEST), or from_seq
+ * (SHMQ_FROM_SEQ) if the ring holds it: else -ERANGE, and errbuf names
+ * the oldest it holds.
+ *
+ * Ends: after the publisher's close, subscribers receive everything
+ * committed, then -EPIPE; after its death, -ECONNRESET.  A subscriber's
+ * close or death never disturbs the publisher or the other subscribers.
+ * A topic that is not persistent is removed when its publisher closes; a
+ * dead publisher's is removed by the next opener, or by `shmq clean`.
+ *
+ * Waking: one wake reaches every subscriber that sleeps; the publisher
+ * pays a system call only when one does.  Blocking calls wait as a
+ * channel's do (options->wait).  Liveness holds across PID namespaces
+ * (life tokens), and the same trust rules as channels apply.
+ */
+#define SHMQ_KIND_TOPIC 3
+
+enum shmq_topic_from {
+	SHMQ_FROM_NEXT = 0,	/* the next message published (default) */
+	SHMQ_FROM_OLDEST = 1,	/* the oldest the ring still holds */
+	SHMQ_FROM_SEQ = 2,	/* from_seq, if the ring still holds it */
+};
+#define SHMQ_SUB_LOSSY 0x1u	/* never hold the publisher; count losses */
+
+/* A zeroed struct is the default for every field. */
+struct shmq_topic_options {
+	/* The creator's geometry (whoever comes first); others' are ignored. */
+	size_t slots;		/* messages the ring holds: a power of two, >= 2;
+				 * 0: 512 */
+	size_t slot_size;	/* bytes per message, 16 of them its header: a
+				 * power of two in [64, 1 MiB]; 0: 2048.  The
+				 * ring (slots x slot_size) is 4 KiB to 1 GiB */
+	size_t max_subscribers;	/* 0: 1024 */
+	/* A subscriber's. */
+	int from;		/* enum shmq_topic_from */
+	uint64_t from_seq;
+	unsigned flags;		/* SHMQ_SUB_LOSSY */
+	/* The publisher's: evict a lossless subscriber that holds it longer. */
+	int64_t slow_subscriber_ms;	/* 0: never */
+};
+
+typedef struct shmq_pub shmq_pub_t;
+typedef struct shmq_sub shmq_sub_t;
+
+/*
+ * Open the publisher of the topic at @address (@options as for a channel:
+ * mode, trust, wait, open_timeout_ms is not used; @topic may be NULL).
+ */
+int shmq_pub_open(const char *address, const struct shmq_options *options,
+		  const struct shmq_topic_options *topic, shmq_pub_t **pub);
+/*
+ * Publish: copying, or zero-copy (reserve room for up to @len bytes,
+ * write them, commit the length written).  Timeouts as for channels (<0
+ * forever, 0 try).  -EMSGSIZE past slot_size - 16 bytes; -EAGAIN or
+ * -ETIMEDOUT while a lossless subscriber holds every slot.
+ */
+int shmq_pub_send(shmq_pub_t *pub, const void *buf, size_t len);
+int shmq_pub_try_send(shmq_pub_t *pub, const void *buf, size_t len);
+int shmq_pub_send_timed(shmq_pub_t *pub, const void *buf, size_t len, int64_t timeout_ns);
+int shmq_pub_reserve(shmq_pub_t *pub, size_t len, void **buf, int64_t timeout_ns);
+int shmq_pub_commit(shmq_pub_t *pub, size_t len);
+/* The sequence number the next message will have. */
+uint64_t shmq_pub_next_seq(const shmq_pub_t *pub);
+/* How many subscribers hold a slot now (live or not yet found dead). */
+size_t shmq_pub_subscribers(const shmq_pub_t *pub);
+/* End the stream (subscribers get -EPIPE after draining) and free. */
+int shmq_pub_close(shmq_pub_t *pub);
+
+/* Subscribe to the topic at @address (@topic: where to start, policy). */
+int shmq_sub_open(const char *address, const struct shmq_options *options,
+		  const struct shmq_topic_options *topic, shmq_sub_t **sub);
+/*
+ * Receive the next message: copying, or zero-copy (peek, then release).
+ * -EPIPE / -ECONNRESET at the end (after draining); -EOVERFLOW if evicted
+ * (lossless, slow_subscriber_ms); -ERANGE if the message a SHMQ_FROM_SEQ
+ * subscriber was to start at was overwritten before it was read;
+ * -EBADMSG if the topic is corrupted.  A lossy subscriber's release says
+ * -ESTALE if the message was overwritten while peeked: what it read may
+ * be torn, and is counted lost.
+ */
+int shmq_sub_recv(shmq_sub_t *sub, void *buf, size_t size, size_t *len);
+int shmq_sub_try_recv(shmq_sub_t *sub, void *buf, size_t size, size_t *len);
+int shmq_sub_recv_timed(shmq_sub_t *sub, void *buf, size_t size, size_t *len,
+			int64_t timeout_ns);
+int shmq_sub_peek(shmq_sub_t *sub, const void **buf, size_t *len, int64_t timeout_ns);
+int shmq_sub_release(shmq_sub_t *sub);
+/* The sequence number of the last message received; UINT64_MAX: none. */
+uint64_t shmq_sub_seq(const shmq_sub_t *sub);
+/* How many messages this (lossy) subscriber lost. */
+uint64_t shmq_sub_lost(const shmq_sub_t *sub);
+/* Leave the topic; the publisher and the others are not disturbed. */
+int shmq_sub_close(shmq_sub_t *sub);
+
+/* ------------------------------------------------------------------ */
 /* Inspection, for tools: what a segment holds, read-only              */
 /* ------------------------------------------------------------------ */
 

@@ -41,7 +41,8 @@ SHMQ_API const char *shmq_strerror(int err)
 	case EBADMSG:
 		return "channel corrupted";
 	case EBUSY:
-		return "both endpoints are taken";
+		return "taken by a live process (both ends of a persistent channel, "
+		       "a topic's publisher)";
 	case EACCES:
 		return "permission denied";
 	case EPERM:

@@ -247,6 +247,7 @@ enum shmq_setup shmq_hdr_setup(const struct shmq_hdr *h, const struct shmq_seg_i
 
 int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)
 {
+	const struct shmq_kind *k;
 	struct shmq_hdr copy;
 	uint64_t w0, w1;
 
@@ -257,6 +258,9 @@ int shmq_hdr_stale(const struct shmq_hdr *h, const struct shmq_seg_info *s)
 	if (copy.magic != SHMQ_MAGIC || copy.check != shmq_hdr_checksum(&copy) ||
 	    (copy.flags & SHMQ_HDR_PERSISTENT) || s->removed)
 		return 0;
+	k = shmq_kind_find(copy.kind);
+	if (k && k->stale)
+		return k->stale(h, &copy, s);
 	w0 = shmq_load_acquire(&h->ep[0].owner);
 	w1 = shmq_load_acquire(&h->ep[1].owner);
 	/*

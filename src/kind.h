@@ -34,6 +34,13 @@ struct shmq_kind {
 	void (*describe)(const struct shmq_hdr *h, const struct shmq_hdr *copy,
 			 struct shmq_desc *d);
 	/*
+	 * Is the READY segment @h (checked copy of its header @copy, kernel
+	 * facts @s) a leftover nobody can use?  NULL: the rule for pairs and
+	 * hubs (shmq_hdr_stale()).  Never what cannot be told.
+	 */
+	int (*stale)(const struct shmq_hdr *h, const struct shmq_hdr *copy,
+		     const struct shmq_seg_info *s);
+	/*
 	 * How shmq_open() takes a segment of this kind it finds at the
 	 * address (NULL: it cannot).  A hub connects as a client.
 	 */
@@ -43,6 +50,7 @@ struct shmq_kind {
 
 extern const struct shmq_kind shmq_channel_kind;	/* channel.c */
 extern const struct shmq_kind shmq_hub_kind;		/* hub.c */
+extern const struct shmq_kind shmq_topic_kind;		/* topic.c */
 
 /* kinds.c: the kind numbered @kind, or NULL. */
 const struct shmq_kind *shmq_kind_find(unsigned kind);

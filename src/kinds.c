@@ -10,6 +10,7 @@
 static const struct shmq_kind *const kinds[] = {
 	&shmq_channel_kind,
 	&shmq_hub_kind,
+	&shmq_topic_kind,
 };
 
 const struct shmq_kind *shmq_kind_find(unsigned kind)

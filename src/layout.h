@@ -98,7 +98,7 @@ struct shmq_hdr {
 	uint32_t creator_uid;
 	uint32_t creator_gid;
 	int32_t creator_pid;
-	uint32_t reserved0;
+	uint32_t param;		/* a kind's own: a topic's slot size; else 0 */
 	uint64_t creator_start;	/* clock ticks after boot */
 	int64_t created_ns;	/* CLOCK_REALTIME */
 	uint64_t check;		/* FNV-1a 64 of the bytes before it */

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A topic's subscriber (topic_layout.h).  It holds a slot of the
+ * subscriber table, where it publishes `head`, the next seq it reads, and
+ * reads message seq s from ring slot s % slots: a version of 2s + 2 is
+ * its message, less is "not yet", more is "overwritten".  A copy is
+ * checked against the version again after an acquire fence, so a message
+ * overwritten while it was copied is never returned.
+ *
+ * Lossless, it publishes its head every eighth of the ring and before it
+ * sleeps, and wakes the publisher if that one waits for room; the
+ * publisher never laps it.  Lossy, it is never waited for: lapped, it
+ * counts what it lost and goes on from the oldest message still held.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "topic.h"
+
+struct shmq_sub {
+	struct shmq_topic t;
+	struct shmq_topic_sub *slot;
+	uint64_t next;		/* the seq it reads next */
+	uint64_t last;		/* the last seq received; UINT64_MAX: none */
+	uint64_t lost;
+	uint64_t published;	/* the head it last published */
+	uint64_t batch;		/* publish the head every this many */
+	int lossy;
+	int from;		/* enum shmq_topic_from: how it started */
+	int started;		/* it has received a message */
+	int peeked;		/* a peek is out, of version peek_ver */
+	uint64_t peek_ver;
+	int err;		/* for good: -EOVERFLOW, -EBADMSG */
+	struct shmq_peer pub;	/* the publisher's process */
+};
+
+static void publish_head(struct shmq_sub *s)
+{
+	struct shmq_topic *t = &s->t;
+
+	s->published = s->next;
+	shmq_store_release(&s->slot->head, s->next);
+	if (!s->lossy)
+		shmq_ec_notify(&t->ctl->space, t->waiter.wake, NULL);
+}
+
+/* What the slot of s->next holds: 1 its message, 0 not yet, 2 overwritten. */
+static int look(const struct shmq_sub *s, uint64_t *ver)
+{
+	uint64_t want = 2 * s->next + 2;
+
+	*ver = shmq_load_acquire(&shmq_topic_slot(&s->t, s->next)->ver);
+	if (*ver == want)
+		return 1;
+	return *ver > want ? 2 : 0;
+}
+
+/*
+ * s->next was overwritten before it was read.  Lossy: count the loss and
+ * go on from the oldest message held.  Lossless: only an eviction, or a
+ * start the publisher overtook before it saw us join, explains it.
+ */
+static int lapped(struct shmq_sub *s)
+{
+	struct shmq_topic *t = &s->t;
+	uint64_t oldest = shmq_topic_oldest(t, shmq_load_acquire(&t->ctl->tail));
+
+	if (oldest <= s->next)
+		oldest = s->next + 1;	/* the tail is not stored yet */
+	if (!s->lossy && shmq_load_acquire(&s->slot->evicted) == t->me)
+		return s->err = -EOVERFLOW;
+	if (!s->lossy && s->started)
+		return s->err = -EBADMSG;
+	if (!s->lossy && s->from == SHMQ_FROM_SEQ)
+		return s->err = -ERANGE;
+	if (s->lossy) {
+		s->lost += oldest - s->next;
+		shmq_store_relaxed(&s->slot->lost, s->lost);
+	}
+	s->next = oldest;
+	publish_head(s);
+	return 0;
+}
+
+/* Has the stream ended for us, now that nothing is there to read? */
+static int ended(struct shmq_sub *s)
+{
+	struct shmq_topic *t = &s->t;
+	uint64_t w = shmq_load_acquire(&t->hdr->ep[0].owner), end;
+
+	if (shmq_load_acquire(&s->slot->evicted) == t->me)
+		return -EOVERFLOW;
+	if (w == 0)
+		return 0;	/* no publisher yet */
+	if (shmq_owner_state(w) == SHMQ_EP_CLOSED) {
+		end = shmq_load_acquire(&t->ctl->end_seq);
+		if (shmq_load_relaxed(&t->ctl->end_check) != shmq_topic_end_check(end, t->instance))
+			return -EBADMSG;
+		return s->next >= end ? -EPIPE : 0;
+	}
+	if (w != s->pub.owner)
+		return 0;	/* a new publisher: watched at the next check */
+	if (shmq_owner_state(w) == SHMQ_EP_ABANDONED || shmq_load_relaxed(&s->pub.dead))
+		return s->next >= shmq_load_acquire(&t->ctl->tail) ? -ECONNRESET : 0;
+	return 0;
+}
+
+struct sub_wait {
+	struct shmq_sub *s;
+	uint64_t ver;
+	int what;	/* look()'s answer */
+};
+
+static int sub_poll(void *ctx)
+{
+	struct sub_wait *c = ctx;
+
+	c->what = look(c->s, &c->ver);
+	return c->what != 0;
+}
+
+static int sub_ready(void *ctx)
+{
+	struct sub_wait *c = ctx;
+
+	if (shmq_forked_since(c->s->t.gen))
+		return -ECHILD;
+	if (sub_poll(ctx))
+		return 1;
+	return ended(c->s);
+}
+
+/* The periodic look at the publisher: follow a new one, poll its process. */
+static void sub_check(void *ctx)
+{
+	struct shmq_sub *s = ((struct sub_wait *)ctx)->s;
+	struct shmq_endpoint *ep = &s->t.hdr->ep[0];
+	uint64_t w = shmq_load_acquire(&ep->owner);
+
+	if (w != s->pub.owner && shmq_owner_state(w) == SHMQ_EP_ATTACHED)
+		shmq_peer_watch(&s->pub, w, &ep->life);
+	if (shmq_owner_state(s->pub.owner) == SHMQ_EP_ATTACHED)
+		shmq_peer_alive(&s->pub);
+}
+
+/*
+ * The next message's slot, committed, in *@m with its version: 0, or why
+ * there is none (-EAGAIN for a try, -ETIMEDOUT, an end, an error).
+ */
+static int next_msg(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *ver,
+		    int64_t timeout_ns)
+{
+	static const struct shmq_wait_ops ops = { sub_ready, sub_check, sub_poll };
+	struct sub_wait c = { .s = s };
+	int r;
+
+	for (;;) {
+		if (s->err)
+			return s->err;
+		if (!sub_poll(&c)) {
+			if (s->published != s->next)
+				publish_head(s);	/* before we wait: free the publisher */
+			if (timeout_ns == 0) {
+				sub_check(&c);
+				r = sub_ready(&c);
+				if (r <= 0)
+					return r ? r : -EAGAIN;
+			} else {
+				r = shmq_wait(&s->t.ctl->data, &s->t.waiter, &ops, &c,
+					      shmq_deadline(timeout_ns));
+				if (r < 0)
+					return r;
+				if (c.what == 0)
+					continue;
+			}
+		}
+		if (c.what == 2) {
+			r = lapped(s);
+			if (r)
+				return r;
+			continue;
+		}
+		*m = shmq_topic_slot(&s->t, s->next);
+		*ver = c.ver;
+		return 0;
+	}
+}
+
+/* Is the message in @m (version @ver) intact: its length and check? */
+static int intact(const struct shmq_sub *s, const struct shmq_topic_msg *m, size_t *len)
+{
+	uint32_t l = shmq_load_relaxed(&m->len);
+
+	*len = l;
+	return l <= s->t.slot_size - SHMQ_TOPIC_MSG_HDR &&
+	       shmq_load_relaxed(&m->check) == shmq_topic_msg_check(s->next, l, s->t.instance);
+}
+
+/* Was the message overwritten since its version read @ver? */
+static int overwritten(const struct shmq_topic_msg *m, uint64_t ver)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return shmq_load_relaxed(&m->ver) != ver;
+}
+
+/* Consumed: move on, publishing the head every batch. */
+static void advance(struct shmq_sub *s)
+{
+	s->last = s->next++;
+	s->started = 1;
+	if (s->next - s->published >= s->batch)
+		publish_head(s);
+}
+
+SHMQ_API int shmq_sub_recv_timed(shmq_sub_t *s, void *buf, size_t size, size_t *len,
+				 int64_t timeout_ns)
+{
+	struct shmq_topic_msg *m;
+	uint64_t ver;
+	int r;
+
+	if (s->peeked)
+		return -EBUSY;
+	for (;;) {
+		r = next_msg(s, &m, &ver, timeout_ns);
+		if (r)
+			return r;
+		if (!intact(s, m, len)) {
+			if (overwritten(m, ver))
+				continue;	/* lapped meanwhile: look again */
+			return s->err = -EBADMSG;
+		}
+		if (*len > size)
+			return -EMSGSIZE;
+		memcpy(buf, m + 1, *len);
+		if (!overwritten(m, ver))
+			break;
+	}
+	advance(s);
+	return 0;
+}
+
+SHMQ_API int shmq_sub_recv(shmq_sub_t *s, void *buf, size_t size, size_t *len)
+{
+	return shmq_sub_recv_timed(s, buf, size, len, -1);
+}
+
+SHMQ_API int shmq_sub_try_recv(shmq_sub_t *s, void *buf, size_t size, size_t *len)
+{
+	return shmq_sub_recv_timed(s, buf, size, len, 0);
+}
+
+SHMQ_API int shmq_sub_peek(shmq_sub_t *s, const void **buf, size_t *len,
+			   int64_t timeout_ns)
+{
+	struct shmq_topic_msg *m;
+	uint64_t ver;
+	int r;
+
+	if (s->peeked)
+		return -EBUSY;
+	for (;;) {
+		r = next_msg(s, &m, &ver, timeout_ns);
+		if (r)
+			return r;
+		if (intact(s, m, len))
+			break;
+		if (!overwritten(m, ver))
+			return s->err = -EBADMSG;
+	}
+	*buf = m + 1;
+	s->peeked = 1;
+	s->peek_ver = ver;
+	return 0;
+}
+
+SHMQ_API int shmq_sub_release(shmq_sub_t *s)
+{
+	struct shmq_topic_msg *m = shmq_topic_slot(&s->t, s->next);
+	int torn;
+
+	if (!s->peeked)
+		return -EINVAL;
+	s->peeked = 0;
+	torn = overwritten(m, s->peek_ver);
+	if (!torn) {
+		advance(s);
+		return 0;
+	}
+	/* What the caller read may be torn: it counts as lost, not received. */
+	s->lost++;
+	shmq_store_relaxed(&s->slot->lost, s->lost);
+	s->next++;
+	if (s->next - s->published >= s->batch)
+		publish_head(s);
+	return -ESTALE;
+}
+
+SHMQ_API uint64_t shmq_sub_seq(const shmq_sub_t *s)
+{
+	return s->last;
+}
+
+SHMQ_API uint64_t shmq_sub_lost(const shmq_sub_t *s)
+{
+	return s->lost;
+}
+
+/* ------------------------------------------------------------------ */
+/* Joining and leaving                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Take a table slot: a free one first, else a dead holder's.  0 or -EBUSY. */
+static int claim_slot(struct shmq_sub *s)
+{
+	struct shmq_topic *t = &s->t;
+	uint64_t i, pass, h;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < t->nsubs; i++) {
+			struct shmq_topic_sub *sl = &t->subs[i];
+			uint64_t w = shmq_load_acquire(&sl->owner);
+			int free_now = shmq_owner_state(w) != SHMQ_EP_ATTACHED;
+
+			if (!free_now && (pass == 0 || !shmq_topic_holder_gone(w, &sl->life)))
+				continue;
+			if (!shmq_claim(&sl->owner, &sl->life, w, t->me, t->life))
+				continue;
+			s->slot = sl;
+			h = shmq_load_acquire(&t->ctl->hwm);
+			while (h < i + 1 && !shmq_cas(&t->ctl->hwm, (uint32_t)h, (uint32_t)(i + 1)))
+				h = shmq_load_acquire(&t->ctl->hwm);
+			return 0;
+		}
+	}
+	return -EBUSY;
+}
+
+/* Where to start: 0 with s->next set, or -ERANGE, explained. */
+static int choose_start(struct shmq_sub *s, const struct shmq_topic_options *to,
+			const struct shmq_options *o)
+{
+	uint64_t tail = shmq_load_acquire(&s->t.ctl->tail);
+	uint64_t oldest = shmq_topic_oldest(&s->t, tail);
+
+	switch (s->from) {
+	case SHMQ_FROM_OLDEST:
+		s->next = oldest;
+		return 0;
+	case SHMQ_FROM_SEQ:
+		if (to->from_seq < oldest || to->from_seq > tail) {
+			shmq_explain(o, "seq %llu is not in the topic: the oldest it holds "
+				     "is %llu, the next to come %llu",
+				     (unsigned long long)to->from_seq,
+				     (unsigned long long)oldest, (unsigned long long)tail);
+			return -ERANGE;
+		}
+		s->next = to->from_seq;
+		return 0;
+	default:
+		s->next = tail;
+		return 0;
+	}
+}
+
+/* Claim, start, tell the publisher (joins), watch it: 0 or -errno. */
+static int join(struct shmq_sub *s, const struct shmq_topic_options *to,
+		const struct shmq_options *o)
+{
+	struct shmq_topic *t = &s->t;
+	uint64_t w;
+	int r = claim_slot(s);
+
+	if (r) {
+		shmq_explain(o, "all %llu of the topic's subscriber slots are held by "
+			     "live processes", (unsigned long long)t->nsubs);
+		return r;
+	}
+	shmq_store_relaxed(&s->slot->netns, t->netns);
+	shmq_store_relaxed(&s->slot->lost, 0);
+	shmq_store_relaxed(&s->slot->flags, s->lossy ? SHMQ_TOPIC_LOSSY : 0);
+	r = choose_start(s, to, o);
+	if (r)
+		return r;
+	publish_head(s);
+	/* Seq_cst: our head before the publisher's next look at the joins. */
+	__atomic_fetch_add(&t->ctl->joins, 1, __ATOMIC_SEQ_CST);
+	w = shmq_load_acquire(&t->hdr->ep[0].owner);
+	if (shmq_owner_state(w) == SHMQ_EP_ATTACHED) {
+		r = shmq_peer_watch(&s->pub, w, &t->hdr->ep[0].life);
+		if (r)
+			shmq_explain(o, "cannot watch the publisher: %s", strerror(-r));
+	}
+	return r;
+}
+
+static void leave(struct shmq_sub *s)
+{
+	struct shmq_topic *t = &s->t;
+
+	if (s->slot && !shmq_opened_elsewhere(t->gen, t->me)) {
+		shmq_cas(&s->slot->owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
+		shmq_ec_notify(&t->ctl->space, t->waiter.wake, NULL);
+	}
+	shmq_peer_forget(&s->pub);
+	shmq_topic_detach(t);
+	free(s);
+}
+
+SHMQ_API int shmq_sub_open(const char *address, const struct shmq_options *o,
+			   const struct shmq_topic_options *to, shmq_sub_t **out)
+{
+	static const struct shmq_topic_options none;
+	struct shmq_sub *s = calloc(1, sizeof(*s));
+	int64_t deadline;
+	int r;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	if (!to)
+		to = &none;
+	shmq_peer_init(&s->pub);
+	s->lossy = !!(to->flags & SHMQ_SUB_LOSSY);
+	s->from = to->from;
+	s->last = UINT64_MAX;
+	if (to->from < SHMQ_FROM_NEXT || to->from > SHMQ_FROM_SEQ) {
+		shmq_explain(o, "invalid topic options: no such start (%d)", to->from);
+		free(s);
+		return -EINVAL;
+	}
+	r = shmq_topic_attach(address, o, to, SHMQ_TOPIC_SUBSCRIBER, &s->t, &deadline);
+	if (r == 0) {
+		s->batch = s->t.nslots / 8 ? s->t.nslots / 8 : 1;
+		r = join(s, to, o);
+	}
+	if (r) {
+		leave(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+SHMQ_API int shmq_sub_close(shmq_sub_t *s)
+{
+	if (s)
+		leave(s);
+	return 0;
+}
