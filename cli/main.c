@@ -12,6 +12,8 @@ const char *cli_cmd = NULL;
 static const struct cmd *const cmds[] = {
 	&send_command,
 	&recv_command,
+	&pub_command,
+	&sub_command,
 	&ping_command,
 	&pong_command,
 	&demo_command,
