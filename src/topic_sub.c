@@ -88,10 +88,17 @@ static int lapped(struct shmq_sub *s)
 static int ended(struct shmq_sub *s)
 {
 	struct shmq_topic *t = &s->t;
-	uint64_t w = shmq_load_acquire(&t->hdr->ep[0].owner), end;
+	uint64_t w = shmq_load_acquire(&t->hdr->ep[0].owner), end, ver;
 
 	if (shmq_load_acquire(&s->slot->evicted) == t->me)
 		return -EOVERFLOW;
+	/*
+	 * The tail is stored (release) after the version it covers: a tail
+	 * past us with our slot still empty means the slot was written over.
+	 * Looked at after the tail, so a commit that came meanwhile is seen.
+	 */
+	if (s->next < shmq_load_acquire(&t->ctl->tail) && look(s, &ver) == 0)
+		return s->err = -EBADMSG;
 	if (w == 0)
 		return 0;	/* no publisher yet */
 	if (shmq_owner_state(w) == SHMQ_EP_CLOSED) {

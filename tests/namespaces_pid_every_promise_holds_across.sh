@@ -157,7 +157,33 @@ kill -9 "$(shmq_pid pong --hub $TO "$q")"; wait $p 2>/dev/null
 $S clean > "$tmp/clean4.out"
 like "$(cat "$tmp/clean4.out")" "removed.*$q" "  once killed, clean on the host removes the dead server's hub"
 
-# 8. Nothing left behind.
+# 8. Topics: a publisher on one side, subscribers on both.
+q=$(tname "pidns-k")
+inns $S sub $TO "$q" > "$tmp/k1.out" 2>&1 & r1=$!
+$S sub $TO "$q" > "$tmp/k2.out" 2>&1 & r2=$!
+until_true 20 running sub $TO "$q"
+seq 1 5000 | inns $S pub $TO --subscribers 2 "$q"; st=$?
+wait $r1; rs1=$?
+wait $r2; rs2=$?
+is "$st$rs1$rs2:$(seq 1 5000 | cmp - "$tmp/k1.out" && seq 1 5000 | cmp - "$tmp/k2.out" && echo same)" \
+	"000:same" "a publisher in a container: subscribers in it and on the host get all 5000 lines"
+q=$(tname "pidns-l")
+inns $S sub $TO "$q" > "$tmp/l.out" 2> "$tmp/l.err" & r=$!
+until_true 20 running sub $TO "$q"
+seq 1 100000000 | $S pub $TO --subscribers 1 "$q" 2>/dev/null & s=$!
+until_true 20 test -s "$tmp/l.out"
+inns $S clean > /dev/null
+ok $(waiting "$q"; echo $?) "  clean in the container leaves the host's live topic alone"
+kill -9 "$(shmq_pid pub $TO --subscribers 1 "$q")"
+ms=$(wait_gone "$(shmq_pid sub $TO "$q")" 5000)
+wait $r; rs=$?
+ok $([ "$ms" -lt 1000 ]; echo $?) "  kill -9 of the host's publisher: the container's subscriber ends within 1 s ($ms ms)"
+like "$rs $(cat "$tmp/l.err")" "^1 .*died" "  with status 1, saying the publisher died"
+inns $S clean > "$tmp/clean5.out"
+like "$(cat "$tmp/clean5.out")" "removed.*$q" "  and clean in the container removes the dead publisher's topic"
+wait $s 2>/dev/null
+
+# 9. Nothing left behind.
 after=$(until_true 5 test -z "$(pgrep -f "$tag")"; ipcs_all)
 is "$after" "$before" "ipcs -m, -s and -q show what they showed before"
 done_testing
