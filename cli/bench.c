@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench_cli.h"
+#include "../bench/fanout.h"
 
 #define MAX_JOBS 512
 
@@ -24,7 +25,8 @@ struct plan {
 /* What the command line asked for. */
 struct bench_args {
 	struct bench_job base;
-	char *sizes, *modes, *transports, *save;
+	char *sizes, *modes, *transports, *save, *subscribers;
+	int fan_wait;		/* -m fanout: --wait */
 	int json, csv, md, custom;
 };
 
@@ -99,7 +101,7 @@ static void parse_job_option(struct bench_job *b, int c, const char *arg)
 	}
 }
 
-#define BENCH_SHORTOPTS "s:m:t:S:c:r:p:PI:jCMlK:O:"
+#define BENCH_SHORTOPTS "s:m:t:S:c:r:p:PI:jCMlK:O:k:w:"
 
 /* The command line into @a; exits for --list, --help and usage errors. */
 static void parse_args(int argc, char **argv, struct bench_args *a)
@@ -120,6 +122,8 @@ static void parse_args(int argc, char **argv, struct bench_args *a)
 		{ "list", no_argument, NULL, 'l' },
 		{ "capacity", required_argument, NULL, 'K' },
 		{ "save", required_argument, NULL, 'O' },
+		{ "subscribers", required_argument, NULL, 'k' },
+		{ "wait", required_argument, NULL, 'w' },
 		{ 0 }
 	};
 	int c;
@@ -155,6 +159,14 @@ static void parse_args(int argc, char **argv, struct bench_args *a)
 			break;
 		case 'O':
 			a->save = optarg;
+			break;
+		case 'k':
+			a->subscribers = optarg;
+			break;
+		case 'w':
+			if (strcmp(optarg, "hybrid") && strcmp(optarg, "block"))
+				usage_error("invalid --wait '%s' (hybrid or block)", optarg);
+			a->fan_wait = !strcmp(optarg, "block") ? SHMQ_WAIT_BLOCK : SHMQ_WAIT_HYBRID;
 			break;
 		case 'l':
 			exit(list_transports());
@@ -283,6 +295,35 @@ static void run_plans(const struct plan *plans, struct bench_result *res, size_t
 	fprintf(stderr, "shmq bench: %zu measurements in %.1f s\n", n, now_ns() / 1e9 - t0);
 }
 
+/*
+ * -m fanout: its own measurement (bench/fanout.c), one publisher and K
+ * subscribers, which the pairwise runner cannot express.
+ */
+static int run_fanout(struct bench_args *a)
+{
+	char *sl[32], *kl[16], dflt_s[] = "64,1K", dflt_k[] = "1,2,4,8,64";
+	int ns = parse_list(a->sizes ? a->sizes : dflt_s, sl, 32);
+	int nk = parse_list(a->subscribers ? a->subscribers : dflt_k, kl, 16), ks[16], i;
+	size_t sizes[32];
+	uint64_t v;
+
+	if (a->transports || a->json || a->csv || a->md || a->save)
+		usage_error("-m fanout measures its own four ways and prints a table: "
+			    "no --transports, --json, --csv, --markdown or --save");
+	for (i = 0; i < ns; i++) {
+		if (parse_size(sl[i], &v) || v < 16 || v > (1u << 16))
+			usage_error("invalid fanout size '%s' (16 B to 64 KiB)", sl[i]);
+		sizes[i] = (size_t)v;
+	}
+	for (i = 0; i < nk; i++) {
+		if (parse_uint(kl[i], 256, &v) || !v)
+			usage_error("invalid --subscribers '%s' (1 to 256)", kl[i]);
+		ks[i] = (int)v;
+	}
+	return bench_fanout(sizes, ns, ks, nk, a->base.reps == 5 ? 3 : a->base.reps,
+			    a->base.count, a->fan_wait);
+}
+
 static int run_bench(int argc, char **argv)
 {
 	struct bench_args a;
@@ -293,6 +334,10 @@ static int run_bench(int argc, char **argv)
 	int failed = 0;
 
 	parse_args(argc, argv, &a);
+	if (a.modes && !strcmp(a.modes, "fanout"))
+		return run_fanout(&a);
+	if (a.subscribers || a.fan_wait)
+		usage_error("--subscribers and --wait are for -m fanout");
 	plans = calloc(MAX_JOBS, sizeof(*plans));
 	res = calloc(MAX_JOBS, sizeof(*res));
 	if (!plans || !res) {
@@ -337,7 +382,12 @@ const struct cmd bench_command = {
 	"\n"
 	"  -s, --size LIST        message sizes, 8 B to 1 MiB (default 1K)\n"
 	"  -m, --mode LIST        pingpong, stream, wake, idle or all\n"
-	"                         (default pingpong,stream)\n"
+	"                         (default pingpong,stream); or fanout alone: one\n"
+	"                         publisher, K subscriber processes, by a topic\n"
+	"                         (lossless, lossy), K channels and K pipes\n"
+	"  -k, --subscribers LIST for fanout: K (default 1,2,4,8,64)\n"
+	"  -w, --wait MODE        for fanout: how every end waits, hybrid (the\n"
+	"                         default) or block\n"
 	"  -t, --transports LIST  which transports (--list names them)\n"
 	"  -S, --seconds T        length of a repetition (default 0.15)\n"
 	"  -c, --count N          messages per repetition instead\n"

@@ -56,6 +56,13 @@ is "$(grep -c ',ok,' "$tmp/csv")" 4 "  and a row per measurement"
 $B -t shmq-zc -m pingpong --save "$tmp/run" > /dev/null 2>&1
 ok $([ -s "$tmp/run.json" ] && [ -s "$tmp/run.csv" ] && [ -s "$tmp/run.md" ]; echo $?) \
 	"--save writes the JSON, the CSV and the Markdown of one run"
+# Fan-out: one publisher, K subscribers, four ways, every message checked.
+$SHMQ bench -m fanout -s 64 -k 1,3 -r 1 -c 3000 > "$tmp/fan" 2>&1; st=$?
+is "$st" 0 "bench -m fanout: exit 0 (no wrong message)"
+for t in topic topic-lossy chans pipes; do
+	like "$(cat "$tmp/fan")" "^$t  *3 " "  a row for $t with 3 subscribers"
+done
+like "$(cat "$tmp/fan")" "K=1: topic streams" "  and the K = 1 comparison with a pair channel"
 out=$($SHMQ bench --mode sideways 2>&1); st=$?
 is "$st" 2 "an unknown mode is a usage error"
 done_testing
