@@ -159,7 +159,25 @@ def _now_ns():
     return time.monotonic_ns()
 
 
-class Channel:
+class _Receiver:
+    """Iteration to the end of the stream, for whatever has recv(); and the
+    rule that what was received pending belongs to the opening process."""
+
+    def __iter__(self):
+        """Every message until the end of the stream."""
+        while True:
+            try:
+                yield self.recv()
+            except EndOfStream:
+                return
+
+    def _own(self, what):
+        if self._pid != os.getpid():
+            raise OSError(_errno.ECHILD, "recv: the %s belongs to the process "
+                          "that opened it" % what)
+
+
+class Channel(_Receiver):
     """One end of a shmq channel.  Use shmq.open() to make one.
 
     Options (all keywords, as the C library's): timeout (s to wait for the
@@ -257,20 +275,10 @@ class Channel:
         # the message stays pending until the slot is emptied, last.  A
         # fork child has a copy of the slot, not the message: the library
         # says -ECHILD to its calls, and so does this.
-        if self._pid != os.getpid():
-            raise OSError(_errno.ECHILD, "recv: the channel belongs to the process "
-                          "that opened it")
+        self._own("channel")
         data = ctypes.string_at(self._buf, self._len.value)
         self._len.value = _NO_MESSAGE
         return data
-
-    def __iter__(self):
-        """Every message until the end of the stream."""
-        while True:
-            try:
-                yield self.recv()
-            except EndOfStream:
-                return
 
     # -- the rest ----------------------------------------------------------
 
@@ -365,6 +373,212 @@ def _options(*, capacity=0, send_capacity=0, recv_capacity=0, mode=0o600,
     return opts, why, arr
 
 
+class _TopicOptions(ctypes.Structure):
+    _fields_ = [("slots", ctypes.c_size_t),
+                ("slot_size", ctypes.c_size_t),
+                ("max_subscribers", ctypes.c_size_t),
+                ("start", ctypes.c_int),
+                ("from_seq", ctypes.c_uint64),
+                ("flags", ctypes.c_uint),
+                ("slow_subscriber_ms", ctypes.c_int64)]
+
+
+_pub_open = _fn("shmq_pub_open", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_Options),
+                ctypes.POINTER(_TopicOptions), ctypes.POINTER(_p))
+_pub_send_timed = _fn("shmq_pub_send_timed", ctypes.c_int, _p, ctypes.c_char_p,
+                      ctypes.c_size_t, ctypes.c_int64)
+_pub_next_seq = _fn("shmq_pub_next_seq", ctypes.c_uint64, _p)
+_pub_subscribers = _fn("shmq_pub_subscribers", ctypes.c_size_t, _p)
+_pub_close = _fn("shmq_pub_close", ctypes.c_int, _p)
+_sub_open = _fn("shmq_sub_open", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_Options),
+                ctypes.POINTER(_TopicOptions), ctypes.POINTER(_p))
+_sub_peek = _fn("shmq_sub_peek", ctypes.c_int, _p, ctypes.POINTER(_p),
+                ctypes.POINTER(ctypes.c_size_t), ctypes.c_int64)
+_sub_release = _fn("shmq_sub_release", ctypes.c_int, _p)
+_sub_seq = _fn("shmq_sub_seq", ctypes.c_uint64, _p)
+_sub_lost = _fn("shmq_sub_lost", ctypes.c_uint64, _p)
+_sub_close = _fn("shmq_sub_close", ctypes.c_int, _p)
+_SUB_LOSSY = 0x1
+
+
+def _topic_options(slots=0, slot_size=0, max_subscribers=0):
+    t = _TopicOptions()
+    t.slots, t.slot_size, t.max_subscribers = slots, slot_size, max_subscribers
+    return t
+
+
+def _open_topic(opener, address, topic, options):
+    opts, why, keep = _options(**options)
+    handle = _p()
+    while True:
+        r = opener(address.encode() if isinstance(address, str) else address,
+                   ctypes.byref(opts), ctypes.byref(topic), ctypes.byref(handle))
+        if r != -_errno.EINTR:
+            break
+    if r:
+        detail = why.value.decode(errors="replace")
+        raise OSError(-r, "%s: %s" % (address, detail or _strerror(r).decode()))
+    return handle
+
+
+class _Handle:
+    """What a hub, a publisher and a subscriber share: one handle, closed
+    once (by close(), the with block, or the garbage collector)."""
+    _what = "handle"
+    _h = None
+
+    def _closer(self, handle):
+        raise NotImplementedError
+
+    def close(self):
+        """A hub closes every client's channel and goes; a publisher ends the
+        stream (subscribers get what was sent, then EndOfStream); a
+        subscriber goes, disturbing nobody."""
+        if self._h:
+            self._closer(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _check(self):
+        if not self._h:
+            raise ValueError("the %s is closed" % self._what)
+        return self._h
+
+
+class Publisher(_Handle):
+    """The publisher of the topic at an address: every subscriber gets every
+    message.  Options as for channels (mode, persistent, wait, trust_uids),
+    and, when this one creates the topic: slots, slot_size (bytes per
+    message, 16 of them its header), max_subscribers; slow_subscriber (s):
+    evict a lossless subscriber that holds the publisher that long."""
+
+    def __init__(self, address, *, slots=0, slot_size=0, max_subscribers=0,
+                 slow_subscriber=None, **options):
+        topic = _topic_options(slots, slot_size, max_subscribers)
+        if slow_subscriber is not None:
+            topic.slow_subscriber_ms = max(1, int(slow_subscriber * 1000))
+        self._h = _open_topic(_pub_open, address, topic, options)
+        self.address = address
+
+    _what = "publisher"
+
+    def _closer(self, handle):
+        _pub_close(handle)
+
+    def send(self, data, timeout=None):
+        """Publish one message; waits (up to timeout s) for the slowest
+        lossless subscriber."""
+        data = bytes(data)
+        Channel._wait(self, lambda ns: _pub_send_timed(self._check(), data, len(data), ns),
+                      timeout, "send")
+
+    def try_send(self, data):
+        """Publish if no lossless subscriber holds every slot; else
+        BlockingIOError."""
+        data = bytes(data)
+        r = _pub_send_timed(self._check(), data, len(data), 0)
+        if r:
+            raise _error(r, "send")
+
+    @property
+    def next_seq(self):
+        """The sequence number the next message will have."""
+        return _pub_next_seq(self._check())
+
+    @property
+    def subscribers(self):
+        """How many subscribers hold a slot now."""
+        return _pub_subscribers(self._check())
+
+
+
+class Subscriber(_Handle, _Receiver):
+    """A subscriber to the topic at an address.  start: "next" (default),
+    "oldest" (the oldest message the topic still holds) or a sequence
+    number; lossy: never hold the publisher, and count what is lost
+    (.lost).  .seq is the last message's sequence number.  Other options
+    as for Publisher."""
+
+    def __init__(self, address, *, start="next", lossy=False, slots=0, slot_size=0,
+                 max_subscribers=0, **options):
+        topic = _topic_options(slots, slot_size, max_subscribers)
+        if start == "next":
+            topic.start = 0
+        elif start == "oldest":
+            topic.start = 1
+        elif isinstance(start, int) and start >= 0:
+            topic.start, topic.from_seq = 2, start
+        else:
+            raise ValueError('start must be "next", "oldest" or a sequence number')
+        topic.flags = _SUB_LOSSY if lossy else 0
+        self._h = _open_topic(_sub_open, address, topic, options)
+        self.address = address
+        # A peeked message stays pending until taken, so that an exception
+        # (KeyboardInterrupt) between two steps never loses it.
+        self._ptr = _p()
+        self._len = ctypes.c_size_t(_NO_MESSAGE)
+        self._pid = os.getpid()
+
+    def recv(self, timeout=None):
+        """The next message as bytes; EndOfStream after the publisher's close."""
+        while True:
+            self._check()
+            if self._len.value == _NO_MESSAGE:
+                Channel._wait(self, self._peek, timeout, "recv")
+            data = self._take()
+            if data is not None:
+                return data
+
+    def try_recv(self):
+        """The next message if one is there now, else None."""
+        while True:
+            self._check()
+            if self._len.value == _NO_MESSAGE:
+                r = self._peek(0)
+                if r == -_errno.EAGAIN:
+                    return None
+                if r:
+                    raise _error(r, "recv")
+            data = self._take()
+            if data is not None:
+                return data
+
+    def _peek(self, ns):
+        return _sub_peek(self._check(), ctypes.byref(self._ptr), ctypes.byref(self._len), ns)
+
+    def _take(self):
+        self._own("subscriber")
+        data = ctypes.string_at(self._ptr, self._len.value)
+        r = _sub_release(self._h)
+        self._len.value = _NO_MESSAGE
+        # Overwritten while it was read (lossy): counted lost, not returned.
+        return None if r == -_errno.ESTALE else data
+
+    @property
+    def seq(self):
+        """The sequence number of the last message received (None: none yet)."""
+        s = _sub_seq(self._check())
+        return None if s == 2 ** 64 - 1 else s
+
+    @property
+    def lost(self):
+        """How many messages this (lossy) subscriber lost."""
+        return _sub_lost(self._check())
+
+    _what = "subscriber"
+
+    def _closer(self, handle):
+        _sub_close(handle)
+
+
 def open(address, **options):
     """Open (and meet the peer on) a channel: see Channel for the options.
     If the address is a hub's, this connects to it as a client."""
@@ -377,7 +591,7 @@ def connect(address, **options):
     return Channel(address, connect=True, **options)
 
 
-class Hub:
+class Hub(_Handle):
     """A server of many clients, each on a channel of its own.
 
         with shmq.Hub("svc") as hub:
@@ -444,26 +658,11 @@ class Hub:
     def __len__(self):
         return _hub_count(self._check()) if self._h else 0
 
-    def close(self):
-        """Close every client's channel and remove the hub."""
-        if self._h:
-            for ch in self._clients.values():
-                ch._q = None
-            self._clients.clear()
-            _hub_close(self._h)
-            self._h = None
+    _what = "hub"
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            self.close()
-
-    def _check(self):
-        if not self._h:
-            raise ValueError("the hub is closed")
-        return self._h
+    def _closer(self, handle):
+        # Every client's channel goes with the hub.
+        for ch in self._clients.values():
+            ch._q = None
+        self._clients.clear()
+        _hub_close(handle)

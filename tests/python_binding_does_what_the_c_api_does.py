@@ -10,41 +10,11 @@ import sys
 import threading
 import time
 
-BUILD = os.environ.get("BUILD", "build")
+sys.path.insert(0, "tests/lib")
+from tap import BUILD, diag, done, load_shmq, ok  # noqa: E402
+
 SHMQ = os.environ.get("SHMQ", os.path.join(BUILD, "shmq"))
-os.environ.setdefault("SHMQ_LIBRARY", os.path.join(BUILD, "libshmq.so"))
-sys.path.insert(0, "python")
-
-n = 0
-failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print("%sok %d - %s" % ("" if cond else "not ", n, what), flush=True)
-
-
-def diag(text):
-    print("# " + text, flush=True)
-
-
-# A sanitizer build's library aborts a process that loads it without the
-# sanitizer's runtime, so try in a child first.
-probe = subprocess.run([sys.executable, "-c", "import ctypes, os; "
-                        "ctypes.CDLL(os.environ['SHMQ_LIBRARY'])"],
-                       capture_output=True)
-if probe.returncode != 0:
-    print("1..0 # SKIP %s cannot be loaded into Python (a sanitizer build?)"
-          % os.environ["SHMQ_LIBRARY"])
-    sys.exit(0)
-try:
-    import shmq
-except (ImportError, OSError) as e:
-    print("1..0 # SKIP libshmq cannot be loaded into Python here: %s" % e)
-    sys.exit(0)
+shmq = load_shmq()
 
 signal.alarm(120)
 name = "t-py-%d" % os.getpid()
@@ -402,5 +372,4 @@ r = subprocess.run([sys.executable, "-c", "import shmq"], capture_output=True, t
 ok(r.returncode != 0 and "SHMQ_LIBRARY=/nonexistent/libshmq.so" in r.stderr,
    "SHMQ_LIBRARY naming a missing file: an ImportError that says so")
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
