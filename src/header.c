@@ -141,10 +141,11 @@ int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
 			     k->name, want->name);
 		return -EPROTOTYPE;
 	}
+	/* A kind's total_size() is 0 for a geometry it cannot have. */
 	if (copy->hdr_size != SHMQ_HDR_SIZE || !k ||
 	    shmq_round_capacity(copy->cap[0]) != copy->cap[0] ||
 	    shmq_round_capacity(copy->cap[1]) != copy->cap[1] ||
-	    copy->total_size != k->total_size(copy) ||
+	    !k->total_size(copy) || copy->total_size != k->total_size(copy) ||
 	    copy->total_size > segsz) {
 		shmq_explain(o, "segment id %d: impossible geometry", shmid);
 		return -EBADMSG;

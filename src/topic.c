@@ -79,7 +79,8 @@ static int create_topic(struct shmq_topic *t, const struct shmq_addr *a,
 
 	if (geometry(to, &slots, &sz, &subs)) {
 		shmq_explain(o, "invalid topic geometry: slots and slot size must be "
-			     "powers of two (slot size 64 B to 1 MiB, the ring at most 1 GiB)");
+			     "powers of two, the slot size 64 B to 1 MiB, the ring (slots "
+			     "x slot size) 4 KiB to 1 GiB");
 		return -EINVAL;
 	}
 	r = shmq_seg_create(a, topic_total(slots * sz, subs), mode, SHMQ_SEG_EXCL, &id);
@@ -297,7 +298,12 @@ static int topic_stale(const struct shmq_hdr *h, const struct shmq_hdr *copy,
 							  SHMQ_TOPIC_CTL_SIZE);
 	uint64_t w = shmq_load_acquire(&h->ep[0].owner), i, n;
 
-	if ((copy->flags & SHMQ_HDR_PERSISTENT) || s->removed)
+	/*
+	 * This copy was taken after the caller's check: read only what its
+	 * geometry says is there, and only if the segment is that large.
+	 */
+	if (!topic_total_size(copy) || topic_total_size(copy) > s->size ||
+	    (copy->flags & SHMQ_HDR_PERSISTENT) || s->removed)
 		return 0;
 	if (w != 0 && shmq_holder_alive(w, shmq_load_acquire(&h->ep[0].life)) != 0 &&
 	    shmq_owner_state(w) == SHMQ_EP_ATTACHED)

@@ -183,6 +183,22 @@ inns $S clean > "$tmp/clean5.out"
 like "$(cat "$tmp/clean5.out")" "removed.*$q" "  and clean in the container removes the dead publisher's topic"
 wait $s 2>/dev/null
 
+# A lossless subscriber in a container, stopped, holds the host's
+# publisher; killed, it lets go at once: its life token says it is dead.
+q=$(tname "pidns-m")
+inns $S sub $TO --slots 64 --slot-size 64 "$q" > /dev/null 2>&1 & r=$!
+until_true 20 waiting "$q"
+sleep 0.3	# it has joined: it made the topic, then took its slot
+kill -STOP "$(shmq_pid sub $TO --slots 64 --slot-size 64 "$q")"
+seq 1 1000 | $S pub $TO --subscribers 1 "$q" & s=$!
+sleep 0.5
+ok $(kill -0 $s 2>/dev/null; echo $?) "a stopped subscriber in a container holds the host's publisher"
+kill -9 "$(shmq_pid sub $TO --slots 64 --slot-size 64 "$q")"
+ms=$(wait_gone $s 5000)
+wait $s; st=$?
+wait $r 2>/dev/null
+ok $([ "$ms" -lt 1000 ] && [ "$st" = 0 ]; echo $?) "  killed, it lets the publisher finish within 1 s ($ms ms, exit $st)"
+
 # 9. Nothing left behind.
 after=$(until_true 5 test -z "$(pgrep -f "$tag")"; ipcs_all)
 is "$after" "$before" "ipcs -m, -s and -q show what they showed before"
