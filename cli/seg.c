@@ -362,6 +362,50 @@ static void fill_usage(struct shmq_seg_info *s)
 	free(v);
 }
 
+/* A topic's subscribers, one line each (or a JSON array). */
+static void topic_subscribers(int shmid, struct json *j)
+{
+	struct shmq_subscriber_desc *v = calloc(4096, sizeof(*v));
+	size_t n = 0, i;
+
+	if (!v || shmq_describe_subscribers(shmid, v, 4096, &n)) {
+		free(v);
+		return;
+	}
+	if (n > 4096)
+		n = 4096;
+	if (j)
+		json_open(j, "subscribers", '[');
+	else
+		printf("subscribers (slot, pid, state, policy, next seq, lag, lost):\n");
+	for (i = 0; i < n; i++) {
+		const struct shmq_subscriber_desc *d = &v[i];
+		const char *st = d->evicted ? "evicted" : d->state == SHMQ_PEER_ATTACHED ?
+			shmq_pid_state_name(d->pid_state) : d->state == SHMQ_PEER_CLOSED ?
+			"closed" : d->state == SHMQ_PEER_NONE ? "free" : "gone";
+
+		if (!j) {
+			printf("  %4zu  pid %-7d %-9s %-8s next %-10llu lag %-8llu lost %llu\n",
+			       d->slot, (int)d->pid, st, d->lossy ? "lossy" : "lossless",
+			       (unsigned long long)d->head, (unsigned long long)d->lag,
+			       (unsigned long long)d->lost);
+			continue;
+		}
+		json_open(j, NULL, '{');
+		json_uint(j, "slot", d->slot);
+		json_int(j, "pid", d->pid);
+		json_str(j, "state", st);
+		json_str(j, "policy", d->lossy ? "lossy" : "lossless");
+		json_uint(j, "next_seq", d->head);
+		json_uint(j, "lag", d->lag);
+		json_uint(j, "lost", d->lost);
+		json_close(j, '}');
+	}
+	if (j)
+		json_close(j, ']');
+	free(v);
+}
+
 static int run_stat(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -398,6 +442,8 @@ static int run_stat(int argc, char **argv)
 		json_str(&j, "address", argv[optind]);
 		json_segment(&j, &s);
 		json_desc(&j, &d, dr);
+		if (dr == 0 && d.kind == SHMQ_KIND_TOPIC)
+			topic_subscribers(shmid, &j);
 		json_close(&j, '}');
 		json_end(&j);
 		return 0;
@@ -443,6 +489,7 @@ static int run_stat(int argc, char **argv)
 		       "subscriber slots\n", (unsigned long long)d.queued[0],
 		       human_size(d.capacity[0], b1, sizeof(b1)),
 		       (unsigned long long)(d.capacity[1] / 128));
+		topic_subscribers(shmid, NULL);
 		return 0;
 	}
 	if (d.kind == SHMQ_KIND_HUB) {

@@ -601,6 +601,26 @@ uint64_t shmq_sub_lost(const shmq_sub_t *sub);
 /* Leave the topic; the publisher and the others are not disturbed. */
 int shmq_sub_close(shmq_sub_t *sub);
 
+/* One subscriber of a topic, for tools (shmq_describe_subscribers()). */
+struct shmq_subscriber_desc {
+	size_t slot;		/* its place in the topic's table */
+	pid_t pid;		/* in its own PID namespace */
+	int state;		/* enum shmq_peer_state */
+	int pid_state;		/* enum shmq_pid_state, while attached */
+	int lossy;
+	int evicted;
+	uint64_t head;		/* the next seq it reads */
+	uint64_t lag;		/* messages published that it has not read */
+	uint64_t lost;		/* what it lost (lossy) */
+};
+/*
+ * The subscribers of topic @shmid that hold or held a slot, read-only:
+ * up to @max into @subs, and how many there are in *@count.  0, or
+ * -EPROTOTYPE (not a topic) and the errors of shmq_describe().
+ */
+int shmq_describe_subscribers(int shmid, struct shmq_subscriber_desc *subs, size_t max,
+			      size_t *count);
+
 /* ------------------------------------------------------------------ */
 /* Inspection, for tools: what a segment holds, read-only              */
 /* ------------------------------------------------------------------ */

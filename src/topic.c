@@ -330,3 +330,63 @@ const struct shmq_kind shmq_topic_kind = {
 	.stale = topic_stale,
 	.open_existing = NULL,
 };
+
+/* ------------------------------------------------------------------ */
+/* Inspection                                                          */
+/* ------------------------------------------------------------------ */
+
+static void describe_sub(const struct shmq_topic_sub *sl, uint64_t tail, size_t i,
+			 struct shmq_subscriber_desc *d)
+{
+	uint64_t w = shmq_load_acquire(&sl->owner);
+	pid_t here;
+
+	memset(d, 0, sizeof(*d));
+	d->slot = i;
+	d->pid = (pid_t)shmq_owner_pid(w);
+	d->state = (int)shmq_owner_state(w);
+	if (d->state == SHMQ_PEER_ATTACHED)
+		d->pid_state = shmq_holder_state(w, shmq_load_acquire(&sl->life), &here);
+	d->lossy = !!(shmq_load_relaxed(&sl->flags) & SHMQ_TOPIC_LOSSY);
+	d->evicted = w != 0 && shmq_load_relaxed(&sl->evicted) == w;
+	d->head = shmq_load_acquire(&sl->head);
+	d->lag = tail > d->head ? tail - d->head : 0;
+	d->lost = shmq_load_relaxed(&sl->lost);
+}
+
+SHMQ_API int shmq_describe_subscribers(int shmid, struct shmq_subscriber_desc *subs,
+				       size_t max, size_t *count)
+{
+	struct shmq_seg_info s;
+	struct shmq_hdr copy;
+	const unsigned char *p;
+	const struct shmq_topic_ctl *ctl;
+	uint64_t n, i, tail;
+	int r;
+
+	*count = 0;
+	r = shmq_seg_stat(shmid, &s);
+	if (r)
+		return r;
+	if (!topic_plausible_size(s.size))
+		return -EPROTOTYPE;
+	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, (void **)&p);
+	if (r)
+		return r;
+	memcpy(&copy, p, offsetof(struct shmq_hdr, state));
+	r = shmq_check_header(&copy, s.size, NULL, shmid, NULL, &shmq_topic_kind);
+	if (r == 0) {
+		ctl = (const void *)(p + SHMQ_HDR_SIZE);
+		tail = shmq_load_acquire(&ctl->tail);
+		n = shmq_load_acquire(&ctl->hwm);
+		if (n > copy.cap[1] / SHMQ_TOPIC_SUB_SIZE)
+			n = copy.cap[1] / SHMQ_TOPIC_SUB_SIZE;
+		for (i = 0; i < n; i++)
+			if (i < max)
+				describe_sub((const void *)(p + SHMQ_HDR_SIZE + SHMQ_TOPIC_CTL_SIZE +
+							    i * SHMQ_TOPIC_SUB_SIZE), tail, i, &subs[i]);
+		*count = n;
+	}
+	shmq_seg_detach((void *)p);
+	return r;
+}

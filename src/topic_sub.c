@@ -378,8 +378,12 @@ static int join(struct shmq_sub *s, const struct shmq_topic_options *to,
 {
 	struct shmq_topic *t = &s->t;
 	uint64_t w;
-	int r = claim_slot(s);
+	/* A start the topic cannot give is refused before taking a slot. */
+	int r = choose_start(s, to, o);
 
+	if (r)
+		return r;
+	r = claim_slot(s);
 	if (r) {
 		shmq_explain(o, "all %llu of the topic's subscriber slots are held by "
 			     "live processes", (unsigned long long)t->nsubs);
@@ -388,9 +392,6 @@ static int join(struct shmq_sub *s, const struct shmq_topic_options *to,
 	shmq_store_relaxed(&s->slot->netns, t->netns);
 	shmq_store_relaxed(&s->slot->lost, 0);
 	shmq_store_relaxed(&s->slot->flags, s->lossy ? SHMQ_TOPIC_LOSSY : 0);
-	r = choose_start(s, to, o);
-	if (r)
-		return r;
 	publish_head(s);
 	/* Seq_cst: our head before the publisher's next look at the joins. */
 	__atomic_fetch_add(&t->ctl->joins, 1, __ATOMIC_SEQ_CST);
@@ -408,6 +409,8 @@ static void leave(struct shmq_sub *s)
 	struct shmq_topic *t = &s->t;
 
 	if (s->slot && !shmq_opened_elsewhere(t->gen, t->me)) {
+		/* Where it stopped, for the tools (the publisher skips it now). */
+		shmq_store_release(&s->slot->head, s->next);
 		shmq_cas(&s->slot->owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
 		shmq_ec_notify(&t->ctl->space, t->waiter.wake, NULL);
 	}

@@ -30,6 +30,9 @@ is "$out" "8,9,10," "  --from 7 starts at seq 7"
 err=$($T $S sub --persistent $TO --from 99 -n 1 "$q" 2>&1); st=$?
 like "$st $err" "^1 .*seq 99 is not in the topic: the oldest it holds is 0, the next to come 10" \
 	"  a seq it does not hold is refused in one line, naming what it holds"
+out=$($S stat "$q")
+like "$out" "^ *0  pid [0-9]* *closed *lossless next 10 *lag 0 *lost 0" \
+	"  stat lists each subscriber: slot, pid, state, policy, next seq, lag, lost"
 seq 11 12 | $T $S pub --persistent "$q"
 out=$($T $S sub --persistent $TO --from 9 --seq -n 3 "$q" | tr '\t\n' ':,')
 is "$out" "9:10,10:11,11:12," "  a second publisher goes on with the sequence numbers"

@@ -29,6 +29,7 @@ struct slot {
 struct board {
 	struct slot s[MAX_PROCS];
 	int stop;
+	int pub_in;		/* the publisher has opened */
 };
 static struct board *b;
 static char name[64];
@@ -136,6 +137,7 @@ static int publisher(void *arg)
 	(void)arg;
 	if (shmq_pub_open(name, NULL, NULL, &p))
 		return 1;
+	__atomic_store_n(&b->pub_in, 1, __ATOMIC_RELEASE);
 	for (v = 0; !__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE); v++)
 		if (shmq_pub_send_timed(p, &v, sizeof(v), 5000000000LL))
 			break;
@@ -158,7 +160,13 @@ static int kill_round(uint64_t *seed)
 	while (joined(4) < 4)
 		usleep(1000);
 	pp = spawn(publisher, NULL);
-	usleep(1000 + t_rand(seed) % 20000);
+	/*
+	 * A publisher killed before it opened never was one: its subscribers
+	 * would rightly wait for one to come.  Kill it only once it is in.
+	 */
+	for (i = 0; i < 10000 && !__atomic_load_n(&b->pub_in, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	usleep(t_rand(seed) % 20000);
 	kill(pid[t_rand(seed) % 4], SIGKILL);
 	usleep(t_rand(seed) % 20000);
 	if (pub_killed)
