@@ -31,20 +31,11 @@ static void prefault(void *p, size_t len)
 		(void)*(volatile unsigned char *)((unsigned char *)p + i);
 }
 
-/*
- * This process's life token (life.c), which tells our peers we live from
- * any PID namespace: made at our first open, so that a process out of
- * segments fails to open rather than go unwatched.
- */
+/* Our life word (life.c) and network namespace, which the peer reads. */
 static int hold_life(struct shmq *q, const struct shmq_options *o)
 {
-	int r = shmq_life_mine(q->me, &q->life);
-
 	q->netns = shmq_self_netns();
-	if (r)
-		shmq_explain(o, "cannot make this process's life token (a private "
-			     "segment): %s", strerror(-r));
-	return r;
+	return shmq_open_life(q->me, &q->life, o);
 }
 
 /* A new handle with @o's settings and our life token: 0, or -errno. */

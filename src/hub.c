@@ -144,17 +144,6 @@ static void adopt(struct shmq_hub *h, shmq_t *c)
 		poller_add_client(h, c);
 }
 
-/* Our life word for owner word @me (life.c): 0, or -errno, explained. */
-static int hold_life(uint64_t me, uint64_t *life, const struct shmq_options *o)
-{
-	int r = shmq_life_mine(me, life);
-
-	if (r)
-		shmq_explain(o, "cannot make this process's life token (a private "
-			     "segment): %s", strerror(-r));
-	return r;
-}
-
 /* Answer the client asking in slot @i (owner word @w) with a channel. */
 static void answer(struct shmq_hub *h, int i, uint64_t w)
 {
@@ -557,7 +546,7 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 	h->chan_opts.flags &= SHMQ_INTERRUPTIBLE | SHMQ_HUGEPAGES;
 	h->chan_opts.errbuf = NULL;
 	h->me = shmq_owner((uint32_t)getpid(), shmq_self_start(), SHMQ_EP_ATTACHED);
-	r = hold_life(h->me, &h->life, o);
+	r = shmq_open_life(h->me, &h->life, o);
 	if (r) {
 		free(h);
 		return r;
@@ -797,7 +786,7 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 	uint64_t life;
 	int r;
 
-	r = hold_life(me, &life, o);
+	r = shmq_open_life(me, &life, o);
 	if (r)
 		return r;
 	r = shmq_seg_stat(shmid, &hub);

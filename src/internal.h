@@ -217,6 +217,13 @@ int shmq_attach_vetted(int shmid, unsigned mode, const struct shmq_options *o,
 		       uint64_t min, const char *what, struct shmq_seg_info *s,
 		       void **p);
 
+/*
+ * This process's life word for owner word @me (life.c), as every opener
+ * takes it first: 0, or -errno, explained (a process out of segments
+ * fails to open rather than go unwatched).
+ */
+int shmq_open_life(uint64_t me, uint64_t *life, const struct shmq_options *o);
+
 /* header.c */
 uint64_t shmq_round_capacity(size_t want);	/* 0: too large */
 int shmq_proven_dead(int pid_state);	/* SHMQ_PID_DEAD or _ZOMBIE */

@@ -182,27 +182,37 @@ static int stat_any(int id, struct shmid_ds *ds)
 	return -ENOENT;
 }
 
-int shmq_life_token_state(uint64_t life, pid_t *here)
+/*
+ * The kernel's record of the token @life names, in *@ds: SHMQ_PID_ALIVE,
+ * _DEAD (gone, or its id now names another segment) or _UNKNOWN.
+ */
+static int token_stat(uint64_t life, struct shmid_ds *ds)
 {
 	int id = (int)((life & 0xffffffffu) - 1);
 	unsigned cookie = (unsigned)(life >> 32) & COOKIE_MASK;
-	struct shmid_ds ds;
 	int r;
 
-	*here = 0;
 	if ((life & 0xffffffffu) == 0 || id < 0)
 		return SHMQ_PID_DEAD;
-	r = stat_any(id, &ds);
+	r = stat_any(id, ds);
 	if (r == -ENOENT)
 		return SHMQ_PID_DEAD;
 	if (r)
 		return SHMQ_PID_UNKNOWN;
 	/* Another segment has the id now: ours is gone. */
-	if (ds.shm_perm.__key != IPC_PRIVATE || !(ds.shm_perm.mode & SHM_DEST) ||
-	    ds.shm_segsz != SHMQ_LIFE_SIZE_MIN + cookie || ds.shm_nattch == 0)
+	if (ds->shm_perm.__key != IPC_PRIVATE || !(ds->shm_perm.mode & SHM_DEST) ||
+	    ds->shm_segsz != SHMQ_LIFE_SIZE_MIN + cookie || ds->shm_nattch == 0)
 		return SHMQ_PID_DEAD;
-	*here = ds.shm_cpid;
 	return SHMQ_PID_ALIVE;
+}
+
+int shmq_life_token_state(uint64_t life, pid_t *here)
+{
+	struct shmid_ds ds;
+	int st = token_stat(life, &ds);
+
+	*here = st == SHMQ_PID_ALIVE ? ds.shm_cpid : 0;
+	return st;
 }
 
 int shmq_life_matches(uint64_t owner, uint64_t life)
@@ -212,13 +222,9 @@ int shmq_life_matches(uint64_t owner, uint64_t life)
 
 int shmq_life_uid(uint64_t life, uid_t *uid)
 {
-	int id = (int)((life & 0xffffffffu) - 1);
 	struct shmid_ds ds;
-	pid_t here;
 
-	if (shmq_life_token_state(life, &here) != SHMQ_PID_ALIVE)
-		return -ESRCH;
-	if (stat_any(id, &ds))
+	if (token_stat(life, &ds) != SHMQ_PID_ALIVE)
 		return -ESRCH;
 	*uid = ds.shm_perm.cuid;
 	return 0;

@@ -158,16 +158,10 @@ static int finished(const struct shmq_topic *t)
 
 static int hold_life(struct shmq_topic *t, const struct shmq_options *o)
 {
-	int r;
-
 	t->me = shmq_owner((uint32_t)getpid(), shmq_self_start(), SHMQ_EP_ATTACHED);
 	t->netns = shmq_self_netns();
 	t->gen = shmq_fork_generation();
-	r = shmq_life_mine(t->me, &t->life);
-	if (r)
-		shmq_explain(o, "cannot make this process's life token (a private "
-			     "segment): %s", strerror(-r));
-	return r;
+	return shmq_open_life(t->me, &t->life, o);
 }
 
 static void init_waiter(struct shmq_topic *t, const struct shmq_options *o)
@@ -206,15 +200,14 @@ static int attach_once(struct shmq_topic *t, const struct shmq_addr *a,
 }
 
 int shmq_topic_attach(const char *address, const struct shmq_options *o,
-		      const struct shmq_topic_options *to, enum shmq_topic_role role,
-		      struct shmq_topic *t, int64_t *deadline)
+		      const struct shmq_topic_options *to, struct shmq_topic *t,
+		      int64_t *deadline)
 {
 	int64_t first = shmq_now_ns();
 	struct shmq_addr a;
 	unsigned mode;
 	int r;
 
-	(void)role;
 	memset(t, 0, sizeof(*t));
 	t->shmid = -1;
 	r = shmq_begin_open(address, o, &a, &mode, deadline);

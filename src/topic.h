@@ -28,18 +28,16 @@ struct shmq_topic {
 	struct shmq_waiter waiter;
 };
 
-enum shmq_topic_role { SHMQ_TOPIC_PUB, SHMQ_TOPIC_SUBSCRIBER };
-
 /*
- * Find or create the topic at @address and attach it, ready for @role to
- * claim its place: 0, or -errno (explained in o->errbuf).  A topic whose
+ * Find or create the topic at @address and attach it, ready for either
+ * role to claim its place: 0, or -errno (explained in o->errbuf).  A topic whose
  * publisher is gone (closed or dead) and that is not persistent is
  * finished: it is removed and a fresh one made, so that a new publisher
  * and new subscribers meet.
  */
 int shmq_topic_attach(const char *address, const struct shmq_options *o,
-		      const struct shmq_topic_options *t, enum shmq_topic_role role,
-		      struct shmq_topic *out, int64_t *deadline);
+		      const struct shmq_topic_options *t, struct shmq_topic *out,
+		      int64_t *deadline);
 void shmq_topic_detach(struct shmq_topic *t);
 
 static inline struct shmq_topic_msg *shmq_topic_slot(const struct shmq_topic *t,

@@ -260,7 +260,7 @@ SHMQ_API int shmq_pub_open(const char *address, const struct shmq_options *o,
 	*out = NULL;
 	if (!p)
 		return -ENOMEM;
-	r = shmq_topic_attach(address, o, topic, SHMQ_TOPIC_PUB, &p->t, &deadline);
+	r = shmq_topic_attach(address, o, topic, &p->t, &deadline);
 	if (r == 0)
 		r = claim_publisher(p, o);
 	if (r) {

@@ -221,6 +221,27 @@ static void advance(struct shmq_sub *s)
 		publish_head(s);
 }
 
+/*
+ * The next message, committed and intact (its length and check), in *@m
+ * with its version and length: 0, or why there is none.  A check that
+ * fails because the message was being overwritten is a lap: look again.
+ */
+static int next_intact(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *ver,
+		       size_t *len, int64_t timeout_ns)
+{
+	int r;
+
+	if (s->peeked)
+		return -EBUSY;
+	for (;;) {
+		r = next_msg(s, m, ver, timeout_ns);
+		if (r || intact(s, *m, len))
+			return r;
+		if (!overwritten(*m, *ver))
+			return s->err = -EBADMSG;
+	}
+}
+
 SHMQ_API int shmq_sub_recv_timed(shmq_sub_t *s, void *buf, size_t size, size_t *len,
 				 int64_t timeout_ns)
 {
@@ -228,23 +249,14 @@ SHMQ_API int shmq_sub_recv_timed(shmq_sub_t *s, void *buf, size_t size, size_t *
 	uint64_t ver;
 	int r;
 
-	if (s->peeked)
-		return -EBUSY;
-	for (;;) {
-		r = next_msg(s, &m, &ver, timeout_ns);
+	do {
+		r = next_intact(s, &m, &ver, len, timeout_ns);
 		if (r)
 			return r;
-		if (!intact(s, m, len)) {
-			if (overwritten(m, ver))
-				continue;	/* lapped meanwhile: look again */
-			return s->err = -EBADMSG;
-		}
 		if (*len > size)
 			return -EMSGSIZE;
 		memcpy(buf, m + 1, *len);
-		if (!overwritten(m, ver))
-			break;
-	}
+	} while (overwritten(m, ver));	/* lapped while copying: never returned */
 	advance(s);
 	return 0;
 }
@@ -264,19 +276,10 @@ SHMQ_API int shmq_sub_peek(shmq_sub_t *s, const void **buf, size_t *len,
 {
 	struct shmq_topic_msg *m;
 	uint64_t ver;
-	int r;
+	int r = next_intact(s, &m, &ver, len, timeout_ns);
 
-	if (s->peeked)
-		return -EBUSY;
-	for (;;) {
-		r = next_msg(s, &m, &ver, timeout_ns);
-		if (r)
-			return r;
-		if (intact(s, m, len))
-			break;
-		if (!overwritten(m, ver))
-			return s->err = -EBADMSG;
-	}
+	if (r)
+		return r;
 	*buf = m + 1;
 	s->peeked = 1;
 	s->peek_ver = ver;
@@ -441,7 +444,7 @@ SHMQ_API int shmq_sub_open(const char *address, const struct shmq_options *o,
 		free(s);
 		return -EINVAL;
 	}
-	r = shmq_topic_attach(address, o, to, SHMQ_TOPIC_SUBSCRIBER, &s->t, &deadline);
+	r = shmq_topic_attach(address, o, to, &s->t, &deadline);
 	if (r == 0) {
 		s->batch = s->t.nslots / 8 ? s->t.nslots / 8 : 1;
 		r = join(s, to, o);

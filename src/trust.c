@@ -180,3 +180,13 @@ int shmq_begin_open(const char *address, const struct shmq_options *o,
 		shmq_now_ns() + o->open_timeout_ms * 1000000 : SHMQ_NEVER;
 	return 0;
 }
+
+int shmq_open_life(uint64_t me, uint64_t *life, const struct shmq_options *o)
+{
+	int r = shmq_life_mine(me, life);
+
+	if (r)
+		shmq_explain(o, "cannot make this process's life token (a private "
+			     "segment): %s", strerror(-r));
+	return r;
+}
