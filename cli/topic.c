@@ -191,7 +191,8 @@ static int run_pub(int argc, char **argv)
 	r = shmq_pub_open(argv[optind], &o, &to, &p);
 	if (r)
 		return say_open_failure(argv[optind], r, err), 1;
-	max = (to.slot_size ? to.slot_size : 2048) - 16;
+	/* The topic's own slots: whoever created it chose their size. */
+	max = shmq_pub_max_message(p);
 	r = wait_subscribers(p, want, co.timeout_ns);
 	if (r == -ETIMEDOUT)
 		fail("%s: fewer than %llu subscribers came within the --timeout",

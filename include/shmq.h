@@ -571,6 +571,8 @@ int shmq_pub_reserve(shmq_pub_t *pub, size_t len, void **buf, int64_t timeout_ns
 int shmq_pub_commit(shmq_pub_t *pub, size_t len);
 /* The sequence number the next message will have. */
 uint64_t shmq_pub_next_seq(const shmq_pub_t *pub);
+/* The largest message this topic takes (its creator's slot_size - 16). */
+size_t shmq_pub_max_message(const shmq_pub_t *pub);
 /* How many subscribers hold a slot now (live or not yet found dead). */
 size_t shmq_pub_subscribers(const shmq_pub_t *pub);
 /* End the stream (subscribers get -EPIPE after draining) and free. */

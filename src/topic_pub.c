@@ -202,6 +202,11 @@ SHMQ_API uint64_t shmq_pub_next_seq(const shmq_pub_t *p)
 	return p->next;
 }
 
+SHMQ_API size_t shmq_pub_max_message(const shmq_pub_t *p)
+{
+	return p->t.slot_size - SHMQ_TOPIC_MSG_HDR;
+}
+
 SHMQ_API size_t shmq_pub_subscribers(const shmq_pub_t *p)
 {
 	uint64_t n = shmq_load_acquire(&p->t.ctl->hwm), i;

@@ -5,7 +5,7 @@
 tmp=$(mktemp -d /tmp/shmq-pubsub.XXXXXX)
 # A dead publisher's topic stays for `shmq clean` (or the next opener):
 # remove whatever each case left, however the test ends.
-trap 'rm -rf "$tmp"; for n in fan psp lossy ends evict; do $SHMQ rm "$(tname $n)"; done > /dev/null 2>&1' EXIT
+trap 'rm -rf "$tmp"; for n in fan psp lossy raw ends evict; do $SHMQ rm "$(tname $n)"; done > /dev/null 2>&1' EXIT
 S=$SHMQ
 TO="--timeout 20s"
 T="timeout -k 5 60"
@@ -54,6 +54,17 @@ ok $(grep -qv "lost [0-9]* messages\{0,1\} (seq [0-9]*\.\.[0-9]*)$" "$tmp/le"; [
 	"  and every line on stderr says \"lost N messages (seq A..B)\""
 bad=$(awk -F'\t' 'NR > 1 && $1 <= prev { n++ } { prev = $1 } END { print n + 0 }' "$tmp/l")
 is "$bad" 0 "  its sequence numbers only go up"
+
+# --raw into a topic a subscriber made with small slots: pub's chunks
+# follow the topic's slot size, not its own options.
+q=$(tname raw)
+head -c 5000 /dev/urandom > "$tmp/rawin"
+$T $S sub --raw --slot-size 64 --slots 64 $TO "$q" > "$tmp/rawout" & p=$!
+for i in $(seq 1 400); do $S stat "$q" > /dev/null 2>&1 && break; sleep 0.05; done
+$T $S pub --raw --subscribers 1 $TO "$q" < "$tmp/rawin"; st=$?
+wait $p; rs=$?
+is "$st$rs:$(cmp "$tmp/rawin" "$tmp/rawout" && echo same)" "00:same" \
+	"pub --raw into a topic of 64-byte slots: the same bytes come out"
 
 # The ends: kill -9 of the publisher; a second live publisher.
 q=$(tname ends)
