@@ -38,6 +38,22 @@ _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
 /* Exchange, relaxed: the old value (process-private flags). */
 #define shmq_exchange_relaxed(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
 #define shmq_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+/* Set or clear bits of a word, relaxed: the old value (a waiter's own bit). */
+#define shmq_fetch_or_relaxed(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+#define shmq_fetch_and_relaxed(p, v) __atomic_fetch_and((p), (v), __ATOMIC_RELAXED)
+/* Set bits with release: what came before is visible to whoever sees them. */
+#define shmq_fetch_or_release(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELEASE)
+/* Take a word, acquiring what was released before it was stored. */
+#define shmq_exchange_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
+/* Add, sequentially consistent: ordered with every other such access. */
+#define shmq_fetch_add_seq_cst(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+/*
+ * Fences for a seqlock: a writer's release fence orders its odd version
+ * before the payload it writes next; a reader's acquire fence orders the
+ * payload it read before the version it reads again.
+ */
+#define shmq_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define shmq_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 /* A full barrier: orders an earlier store before a later load. */
 #define shmq_smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 

@@ -61,7 +61,7 @@ void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
 	 * Acquire: a poller stores its token, then announces itself with a
 	 * release; so the token read below is the one it announced.
 	 */
-	uint32_t who = __atomic_exchange_n(&ec->waiting, 0, __ATOMIC_ACQUIRE);
+	uint32_t who = shmq_exchange_acquire(&ec->waiting, 0);
 
 	shmq_fetch_add_release(&ec->seq, 1);
 	/* A peer of an older build may have stored any nonzero value. */

@@ -150,7 +150,7 @@ SHMQ_API int shmq_pub_reserve(shmq_pub_t *p, size_t len, void **buf, int64_t tim
 	m = shmq_topic_slot(&p->t, p->next);
 	shmq_store_relaxed(&m->ver, 2 * p->next + 1);
 	/* The odd version before any byte of the new payload (see above). */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	shmq_fence_release();
 	*buf = m + 1;
 	p->reserved = 1;
 	return 0;

@@ -208,7 +208,7 @@ static int intact(const struct shmq_sub *s, const struct shmq_topic_msg *m, size
 /* Was the message overwritten since its version read @ver? */
 static int overwritten(const struct shmq_topic_msg *m, uint64_t ver)
 {
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	shmq_fence_acquire();
 	return shmq_load_relaxed(&m->ver) != ver;
 }
 
@@ -397,7 +397,7 @@ static int join(struct shmq_sub *s, const struct shmq_topic_options *to,
 	shmq_store_relaxed(&s->slot->flags, s->lossy ? SHMQ_TOPIC_LOSSY : 0);
 	publish_head(s);
 	/* Seq_cst: our head before the publisher's next look at the joins. */
-	__atomic_fetch_add(&t->ctl->joins, 1, __ATOMIC_SEQ_CST);
+	shmq_fetch_add_seq_cst(&t->ctl->joins, 1);
 	w = shmq_load_acquire(&t->hdr->ep[0].owner);
 	if (shmq_owner_state(w) == SHMQ_EP_ATTACHED) {
 		r = shmq_peer_watch(&s->pub, w, &t->hdr->ep[0].life);

@@ -64,12 +64,12 @@ static int spin(const struct shmq_waiter *w, const struct shmq_wait_ops *ops,
  */
 static void announce(struct shmq_ec *ec)
 {
-	__atomic_fetch_or(&ec->waiting, SHMQ_EC_SLEEPER, __ATOMIC_RELAXED);
+	shmq_fetch_or_relaxed(&ec->waiting, SHMQ_EC_SLEEPER);
 }
 
 static void withdraw(struct shmq_ec *ec)
 {
-	__atomic_fetch_and(&ec->waiting, ~SHMQ_EC_SLEEPER, __ATOMIC_RELAXED);
+	shmq_fetch_and_relaxed(&ec->waiting, ~SHMQ_EC_SLEEPER);
 }
 
 /*
