@@ -203,7 +203,11 @@ const char *shmq_pid_state_name(int state);
  * change nothing the parent or the peer sees; every other call on it is
  * -ECHILD.  A child made without fork()'s handlers (_Fork(), the raw
  * system call) is told apart by its pid in shmq_close() and shmq_abandon()
- * only.  A child that wants a channel opens its own.  exec detaches the
+ * only.  A child that wants a channel opens its own.  The descriptors
+ * the library holds (shmq_fd()'s, pidfds, sockets) are closed in a fork()
+ * child before it runs, so a child that closes its descriptors and opens
+ * files under the same numbers never has one written to or closed by the
+ * library; after _Fork() they are neither used nor closed.  exec detaches the
  * segment, closes the descriptors and ends the process's life token; the
  * peer then sees this process gone (-ECONNRESET), even while a child
  * forked earlier keeps the segment attached.

@@ -467,15 +467,44 @@ static void follow_peer(struct shmq *q, struct shmq_poller *p, uint64_t *followe
 		       shmq_owner_state(w) == SHMQ_EP_ATTACHED && pe->kind == SHMQ_WATCH_PIDFD;
 	uint64_t want = attached ? w : 0;
 
-	if (want == *followed && (want || p->watched < 0))
+	if (want == *followed && (want || shmq_held_num(&p->watched) < 0))
 		return;
-	shmq_poller_watch(p, attached ? pe->fd : -1);
+	shmq_poller_watch(p, attached ? shmq_held_num(&pe->fd) : -1);
 	*followed = want;
 }
 
-static void poller_follow_peer(struct shmq *q)
+/*
+ * What an event loop's descriptor waits for, in direction @d: a record to
+ * receive (RECV, shmq_fd()) or room to send (SEND, shmq_send_fd()).
+ */
+struct fd_dir {
+	struct shmq_poller **poller;
+	uint64_t *followed;	/* the owner word whose pidfd the set holds */
+	struct shmq_side *sd;
+	struct shmq_ec *ec;	/* the eventcount it sleeps on */
+	uint64_t *token;	/* the line its producer reads the token from */
+	int follow;		/* may the peer's pidfd be in the set? */
+};
+
+static struct fd_dir fd_dir(struct shmq *q, int d)
 {
-	follow_peer(q, q->poller, &q->poller_peer, &q->side[RECV], 1);
+	struct fd_dir f = { .sd = &q->side[d] };
+
+	if (d == RECV) {
+		f.poller = &q->poller;
+		f.followed = &q->poller_peer;
+		f.ec = &q->rx.ctl->data;
+		f.token = &q->rx.ctl->data_poller;
+		f.follow = 1;
+	} else {
+		f.poller = &q->send_poller;
+		f.followed = &q->send_poller_peer;
+		f.ec = &q->tx.ctl->space;
+		f.token = &q->tx.ctl->space_poller;
+		/* A persistent sender waits for the next consumer, not a death. */
+		f.follow = !q->persistent;
+	}
+	return f;
 }
 
 /* A descriptor for @q: 0, or -errno. */
@@ -489,31 +518,32 @@ static int make_poller(struct shmq *q, struct shmq_poller **out)
 }
 
 /*
- * Nothing to receive, and an event loop may wait on our descriptor next:
- * empty its socket, follow the peer, announce (SHMQ_EC_POLLER), and look
- * once more, all before saying -EAGAIN.  A record that came meanwhile is
- * returned (> 0, in @c), so that no wake is needed for it; one that comes
- * later finds the announcement and sends its byte.  A wake already on its
- * way can still leave the descriptor ready once for nothing, as a
+ * Nothing to do in direction @d, and an event loop may wait on its
+ * descriptor next: empty its socket, follow the peer, announce
+ * (SHMQ_EC_POLLER).  The caller looks once more before it says -EAGAIN:
+ * what came meanwhile is returned, so that no wake is needed for it; what
+ * comes later finds the announcement and sends its byte.  A wake already
+ * on its way can still leave the descriptor ready once for nothing, as a
  * socket's can: the next try_ call clears it.
  */
+static void rearm(struct shmq *q, int d)
+{
+	struct fd_dir f = fd_dir(q, d);
+
+	/* One system call when the descriptor is not ready (the usual case). */
+	if (shmq_poller_drain(*f.poller, NULL, 0, NULL))
+		poll_peer(f.sd);	/* maybe its pidfd: look now, not in 1 ms */
+	follow_peer(q, *f.poller, f.followed, f.sd, f.follow);
+	shmq_poller_announce(*f.poller, f.ec, f.token);
+}
+
+/* Nothing to receive: rearm, and look once more (> 0: a record, in @c). */
 static int poller_rearm(struct shmq *q, struct wait_ctx *c)
 {
-	/* One system call when the descriptor is not ready (the usual case). */
-	if (shmq_poller_drain(q->poller, NULL, 0, NULL))
-		poll_peer(c->sd);	/* maybe its pidfd: look now, not in 1 ms */
-	poller_follow_peer(q);
-	shmq_poller_announce(q->poller, &q->rx.ctl->data, &q->rx.ctl->data_poller);
+	rearm(q, RECV);
 	return settle_recv(c, 1);
 }
 
-/*
- * shmq_fd(): the descriptor, made at the first call.  Our token goes in
- * the line beside the data eventcount, and we announce ourselves as
- * poller_rearm() does; if a receive would return at once, the descriptor
- * is made ready now (level-triggered, also for what came before it
- * existed), consuming nothing.
- */
 int shmq_chan_peer_off_net(const struct shmq *q)
 {
 	const struct shmq_endpoint *ep = &q->hdr->ep[1 - q->slot];
@@ -524,54 +554,21 @@ int shmq_chan_peer_off_net(const struct shmq *q)
 	       shmq_owner_state(w) == SHMQ_EP_ATTACHED && ns && q->netns && ns != q->netns;
 }
 
-SHMQ_API int shmq_fd(shmq_t *q)
-{
-	struct shmq_poller *p;
-	int r;
-
-	if (!q)
-		return -EINVAL;
-	if (foreign(q))
-		return -ECHILD;
-	if (q->poller)
-		return q->poller->ep;
-	/* Its wakes could never reach us: refuse now, not sleep for ever. */
-	if (shmq_chan_peer_off_net(q))
-		return -EXDEV;
-	r = make_poller(q, &q->poller);
-	if (r)
-		return r;
-	p = q->poller;
-	q->poller_peer = 0;
-	poll_peer(&q->side[RECV]);
-	poller_follow_peer(q);
-	shmq_poller_announce(p, &q->rx.ctl->data, &q->rx.ctl->data_poller);
-	/* A record, an end or an error: a receive would return at once. */
-	if (shmq_chan_would_return(q))
-		shmq_poller_wake(p->token);
-	return p->ep;
-}
-
 /*
- * No room, and an event loop may wait on our sending descriptor next: as
- * poller_rearm(), on the space eventcount.  1 with room after all (in
- * *@buf), 0 none, or why a send fails now.
+ * No room: rearm, and look once more.  1 with room after all (in *@buf),
+ * 0 none, or why a send fails now.
  */
 static int send_rearm(struct shmq *q, size_t len, void **buf)
 {
-	struct shmq_side *sd = &q->side[SEND];
 	int r;
 
-	if (shmq_poller_drain(q->send_poller, NULL, 0, NULL))
-		poll_peer(sd);
-	follow_peer(q, q->send_poller, &q->send_poller_peer, sd, !q->persistent);
-	shmq_poller_announce(q->send_poller, &q->tx.ctl->space, &q->tx.ctl->space_poller);
+	rearm(q, SEND);
 	r = shmq_ring_reserve(&q->tx, len, buf);
 	if (r == 0)
 		return 1;
 	if (r == -EBADMSG)
 		return poison(q);
-	return r == -EAGAIN ? send_blocked(sd) : r;
+	return r == -EAGAIN ? send_blocked(&q->side[SEND]) : r;
 }
 
 /* Would a send of the largest message return at once (sent, or failed)? */
@@ -584,28 +581,48 @@ static int send_would_return(struct shmq *q)
 	return shmq_ring_fits(&q->tx, q->tx.max_msg) != 0;
 }
 
-SHMQ_API int shmq_send_fd(shmq_t *q)
+/*
+ * shmq_fd() and shmq_send_fd(): direction @d's descriptor, made at the
+ * first call.  Our token goes in the line beside the eventcount, and we
+ * announce ourselves as rearm() does; if the call would return at once,
+ * the descriptor is made ready now (level-triggered, also for what came
+ * before it existed), consuming nothing.
+ */
+static int descriptor(shmq_t *q, int d)
 {
+	struct fd_dir f;
 	int r;
 
 	if (!q)
 		return -EINVAL;
 	if (foreign(q))
 		return -ECHILD;
-	if (q->send_poller)
-		return q->send_poller->ep;
+	f = fd_dir(q, d);
+	if (*f.poller)
+		return shmq_held_num(&(*f.poller)->ep);
+	/* Its wakes could never reach us: refuse now, not sleep for ever. */
 	if (shmq_chan_peer_off_net(q))
 		return -EXDEV;
-	r = make_poller(q, &q->send_poller);
+	r = make_poller(q, f.poller);
 	if (r)
 		return r;
-	q->send_poller_peer = 0;
-	poll_peer(&q->side[SEND]);
-	follow_peer(q, q->send_poller, &q->send_poller_peer, &q->side[SEND], !q->persistent);
-	shmq_poller_announce(q->send_poller, &q->tx.ctl->space, &q->tx.ctl->space_poller);
-	if (send_would_return(q))
-		shmq_poller_wake(q->send_poller->token);
-	return q->send_poller->ep;
+	*f.followed = 0;
+	poll_peer(f.sd);
+	follow_peer(q, *f.poller, f.followed, f.sd, f.follow);
+	shmq_poller_announce(*f.poller, f.ec, f.token);
+	if (d == RECV ? shmq_chan_would_return(q) : send_would_return(q))
+		shmq_poller_wake((*f.poller)->token);
+	return shmq_held_num(&(*f.poller)->ep);
+}
+
+SHMQ_API int shmq_fd(shmq_t *q)
+{
+	return descriptor(q, RECV);
+}
+
+SHMQ_API int shmq_send_fd(shmq_t *q)
+{
+	return descriptor(q, SEND);
 }
 
 /* The next record into @c (rbuf, len): 0, or why there is none. */
@@ -788,7 +805,7 @@ int shmq_chan_peer_pidfd(shmq_t *q)
 {
 	const struct shmq_peer *pe = q->side[RECV].peer;
 
-	return pe->kind == SHMQ_WATCH_PIDFD ? pe->fd : -1;
+	return pe->kind == SHMQ_WATCH_PIDFD ? shmq_held_num(&pe->fd) : -1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "atomics.h"
+#include "held.h"
 
 struct shmq_ec {
 	uint32_t seq;		/* bumped by the waker, slept on by the waiter */
@@ -86,9 +87,9 @@ static inline void shmq_ec_notify(struct shmq_ec *ec, const struct shmq_wake_ops
  * holding it and the peer's pidfd is what the program polls.
  */
 struct shmq_poller {
-	int ep;			/* the epoll set handed out */
-	int sock;		/* bound to the token's name */
-	int watched;		/* the pidfd in the set, or -1 */
+	struct shmq_held ep;	/* the epoll set handed out */
+	struct shmq_held sock;	/* bound to the token's name */
+	struct shmq_held watched;	/* the pidfd in the set, or none */
 	uint64_t token;		/* never 0 */
 };
 /* Make one (allocated): 0, or -EMFILE, -ENFILE, -ENOMEM... */

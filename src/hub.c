@@ -304,10 +304,11 @@ static void hub_check(void *arg)
 }
 
 /*
- * Nothing to return, and an event loop may wait on our descriptor next:
- * empty its socket, look at each client whose pidfd it reported (dead:
- * a receive would say so now), announce ourselves on the door, and look
- * once more, as poller_rearm() does for a channel (channel.c).
+ * Nothing to return, and an event loop may wait on our descriptor next
+ * (also when shmq_hub_fd() makes it): empty its socket, look at each
+ * client whose pidfd it reported (dead: a receive would say so now),
+ * announce ourselves on the door, and look once more, as rearm() does for
+ * a channel (channel.c).  Nonzero: a wait would return now.
  */
 static int hub_rearm(struct shmq_hub *h)
 {
@@ -336,7 +337,7 @@ SHMQ_API int shmq_hub_fd(shmq_hub_t *h)
 	if (shmq_forked_since(h->gen))
 		return -ECHILD;
 	if (h->poller)
-		return h->poller->ep;
+		return shmq_held_num(&h->poller->ep);
 	/* A client's wakes from another network namespace would never come. */
 	for (i = 0; i < h->count; i++)
 		if (shmq_chan_peer_off_net(h->clients[i].q))
@@ -348,11 +349,10 @@ SHMQ_API int shmq_hub_fd(shmq_hub_t *h)
 	for (i = 0; i < h->count; i++)
 		if (!h->clients[i].held)
 			poller_add_client(h, h->clients[i].q);
-	shmq_poller_announce(p, &h->area->door, &h->area->door_poller);
 	/* Ready now if a wait would return now (for what came before, too). */
-	if (hub_ready(h))
+	if (hub_rearm(h))
 		shmq_poller_wake(p->token);
-	return p->ep;
+	return shmq_held_num(&p->ep);
 }
 
 SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <time.h>
 #include "atomics.h"
+#include "held.h"
 #include "shmq.h"
 
 #define SHMQ_API __attribute__((visibility("default")))
@@ -98,7 +99,7 @@ struct shmq_peer {
 	uint64_t owner;		/* the owner word being watched */
 	const uint64_t *life_at;	/* the holder's life word, in the segment */
 	uint64_t life;		/* what it held, once it matched the owner */
-	int fd;			/* -1, or what kind says */
+	struct shmq_held fd;	/* none, or what kind says */
 	int kind;
 	int dead;		/* latched once seen dead (relaxed atomics) */
 };

@@ -350,15 +350,14 @@ void shmq_peer_init(struct shmq_peer *p)
 	p->owner = 0;
 	p->life_at = NULL;
 	p->life = 0;
-	p->fd = -1;
+	shmq_held_init(&p->fd);
 	p->kind = SHMQ_WATCH_NONE;
 	p->dead = 0;
 }
 
 void shmq_peer_forget(struct shmq_peer *p)
 {
-	if (p->fd >= 0)
-		close(p->fd);
+	shmq_held_close(&p->fd);
 	shmq_peer_init(p);
 }
 
@@ -371,7 +370,7 @@ int shmq_peer_reserve(struct shmq_peer *p)
 	fd = open("/", O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	p->fd = fd;
+	shmq_held_take(&p->fd, fd);
 	p->kind = SHMQ_WATCH_RESERVED;
 	return 0;
 }
@@ -409,7 +408,7 @@ static int watch_by_pidfd(struct shmq_peer *p, uint64_t owner, pid_t pid)
 	flags = fcntl((int)fd, F_GETFD);
 	if (flags >= 0)
 		fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
-	p->fd = (int)fd;
+	shmq_held_take(&p->fd, (int)fd);
 	p->kind = SHMQ_WATCH_PIDFD;
 	/*
 	 * Check the start time after opening the pidfd: if the process that
@@ -421,8 +420,7 @@ static int watch_by_pidfd(struct shmq_peer *p, uint64_t owner, pid_t pid)
 		judge(p, owner, r, &st);
 		return 0;	/* with no /proc at all: the pidfd, unverified */
 	}
-	close(p->fd);
-	p->fd = -1;
+	shmq_held_close(&p->fd);
 	p->kind = SHMQ_WATCH_NONE;
 	return 1;
 }
@@ -439,7 +437,7 @@ static int watch_by_stat(struct shmq_peer *p, uint64_t owner, pid_t pid)
 	}
 	if (fd < 0)
 		return fd == -ESRCH ? -ENOSYS : fd;	/* no /proc: blind */
-	p->fd = fd;
+	shmq_held_take(&p->fd, fd);
 	p->kind = SHMQ_WATCH_PROCFD;
 	judge(p, owner, read_stat_fd(fd, &st), &st);
 	return 0;
@@ -496,7 +494,7 @@ static int watch_token(struct shmq_peer *p, uint64_t life)
 	flags = fcntl((int)fd, F_GETFD);
 	if (flags >= 0)
 		fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
-	p->fd = (int)fd;
+	shmq_held_take(&p->fd, (int)fd);
 	p->kind = SHMQ_WATCH_PIDFD;
 	return 0;
 }
@@ -539,14 +537,14 @@ int shmq_peer_looks_alive(const struct shmq_peer *p)
 	switch (p->kind) {
 	case SHMQ_WATCH_PROCFD: {
 		struct shmq_proc st;
-		int r = read_stat_fd(p->fd, &st);
+		int r = read_stat_fd(shmq_held_num(&p->fd), &st);
 
 		if (r == -ESRCH || (r == 0 && state_of(&st) == SHMQ_PID_ZOMBIE))
 			return 0;
 		return 1;
 	}
 	case SHMQ_WATCH_PIDFD: {
-		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = shmq_held_num(&p->fd), .events = POLLIN };
 		uint64_t life = shmq_load_relaxed(&p->life);
 		pid_t here;
 
@@ -595,33 +593,4 @@ uint64_t shmq_self_netns(void)
 	struct stat st;
 
 	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* fork()                                                              */
-/* ------------------------------------------------------------------ */
-
-/*
- * Bumped in every child fork() makes, so a handle can tell that it was
- * opened by another process (its parent) for the cost of one load:
- * getpid() is a system call.
- */
-unsigned shmq_fork_gen;
-
-static void after_fork_in_child(void)
-{
-	shmq_fetch_add_relaxed(&shmq_fork_gen, 1);
-}
-
-static void watch_forks(void)
-{
-	pthread_atfork(NULL, NULL, after_fork_in_child);
-}
-
-unsigned shmq_fork_generation(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, watch_forks);
-	return shmq_load_relaxed(&shmq_fork_gen);
 }

@@ -47,8 +47,8 @@
 #define SOCK_TAG 0
 #define PEER_TAG 1
 
-/* This process's sending socket, or -1 (kept across fork, not exec). */
-static int sender = -1;
+/* This process's sending socket (a fork child makes its own: held.c). */
+static struct shmq_held sender = { -1, 0, &sender, &sender };
 
 static socklen_t poller_name(uint64_t token, struct sockaddr_un *sa)
 {
@@ -76,13 +76,13 @@ int shmq_poller_prepare(void)
 	 */
 	int fd, want = 4 << 20;
 
-	if (shmq_load_acquire(&sender) >= 0)
+	if (shmq_held_fd(&sender) >= 0)
 		return 0;
 	fd = dgram_socket();
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
-	if (!shmq_cas(&sender, -1, fd))
+	if (!shmq_held_take_once(&sender, fd))
 		close(fd);	/* another thread made it first */
 	return 0;
 }
@@ -99,7 +99,7 @@ static int bind_random(struct shmq_poller *p)
 			return -EAGAIN;
 		if (!p->token)
 			continue;
-		if (bind(p->sock, (struct sockaddr *)&sa, poller_name(p->token, &sa)) == 0)
+		if (bind(shmq_held_num(&p->sock), (struct sockaddr *)&sa, poller_name(p->token, &sa)) == 0)
 			return 0;
 		/* Taken (by chance, or by someone who guesses): draw again. */
 		if (errno != EADDRINUSE)
@@ -112,22 +112,30 @@ int shmq_poller_open(struct shmq_poller **out)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct shmq_poller *p = malloc(sizeof(*p));
-	int r;
+	int r = 0, fd;
 
 	*out = NULL;
 	if (!p)
 		return -ENOMEM;
-	p->watched = -1;
-	p->ep = -1;
-	p->sock = dgram_socket();
-	r = p->sock < 0 ? -errno : bind_random(p);
+	shmq_held_init(&p->watched);
+	shmq_held_init(&p->ep);
+	shmq_held_init(&p->sock);
+	fd = dgram_socket();
+	if (fd < 0)
+		r = -errno;
+	else
+		shmq_held_take(&p->sock, fd);
+	if (r == 0)
+		r = bind_random(p);
 	if (r == 0) {
-		p->ep = epoll_create1(EPOLL_CLOEXEC);
-		if (p->ep < 0)
+		fd = epoll_create1(EPOLL_CLOEXEC);
+		if (fd < 0)
 			r = -errno;
+		else
+			shmq_held_take(&p->ep, fd);
 	}
 	ev.data.u64 = SOCK_TAG;
-	if (r == 0 && epoll_ctl(p->ep, EPOLL_CTL_ADD, p->sock, &ev) < 0)
+	if (r == 0 && epoll_ctl(fd, EPOLL_CTL_ADD, shmq_held_num(&p->sock), &ev) < 0)
 		r = -errno;
 	if (r)
 		shmq_poller_close(p);
@@ -140,12 +148,9 @@ void shmq_poller_close(struct shmq_poller *p)
 {
 	if (!p)
 		return;
-	if (p->watched >= 0)
-		close(p->watched);
-	if (p->ep >= 0)
-		close(p->ep);
-	if (p->sock >= 0)
-		close(p->sock);
+	shmq_held_close(&p->watched);
+	shmq_held_close(&p->ep);
+	shmq_held_close(&p->sock);
 	free(p);
 }
 
@@ -159,7 +164,7 @@ void shmq_poller_announce(const struct shmq_poller *p, struct shmq_ec *ec, uint6
 	 * looks once more after it.
 	 */
 	shmq_store_relaxed(token, p->token);
-	__atomic_fetch_or(&ec->waiting, SHMQ_EC_POLLER, __ATOMIC_RELEASE);
+	shmq_fetch_or_release(&ec->waiting, SHMQ_EC_POLLER);
 	shmq_smp_mb();
 }
 
@@ -167,7 +172,8 @@ int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags
 {
 	struct epoll_event ev[16];
 	char buf[64];
-	int n = epoll_wait(p->ep, ev, 16, 0), i, j, k = 0;
+	int n = epoll_wait(shmq_held_num(&p->ep), ev, 16, 0), i, j, k = 0;
+	int sock = shmq_held_num(&p->sock);
 
 	for (i = 0; i < n; i++) {
 		/*
@@ -176,7 +182,7 @@ int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags
 		 * call here.  What is left keeps the descriptor ready.
 		 */
 		if (ev[i].data.u64 == SOCK_TAG)
-			for (j = 0; j < 64 && recv(p->sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0; j++)
+			for (j = 0; j < 64 && recv(sock, buf, sizeof(buf), MSG_DONTWAIT) >= 0; j++)
 				;
 		else if (k < max)
 			tags[k++] = ev[i].data.u64;
@@ -190,18 +196,18 @@ int shmq_poller_add(struct shmq_poller *p, int pidfd, uint64_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
-	return epoll_ctl(p->ep, EPOLL_CTL_ADD, pidfd, &ev) ? -errno : 0;
+	return epoll_ctl(shmq_held_num(&p->ep), EPOLL_CTL_ADD, pidfd, &ev) ? -errno : 0;
 }
 
 void shmq_poller_remove(struct shmq_poller *p, int pidfd)
 {
-	epoll_ctl(p->ep, EPOLL_CTL_DEL, pidfd, NULL);
+	epoll_ctl(shmq_held_num(&p->ep), EPOLL_CTL_DEL, pidfd, NULL);
 }
 
 void shmq_poller_watch(struct shmq_poller *p, int pidfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = PEER_TAG };
-	int fd;
+	int fd, ep = shmq_held_num(&p->ep);
 
 	/*
 	 * The set holds a copy of its own, taken out before it is closed.
@@ -210,18 +216,17 @@ void shmq_poller_watch(struct shmq_poller *p, int pidfd)
 	 * the file is closed, which a fork child's copy can prevent; a
 	 * dead peer's pidfd left in would keep the descriptor ready for good.
 	 */
-	if (p->watched >= 0) {
-		epoll_ctl(p->ep, EPOLL_CTL_DEL, p->watched, NULL);
-		close(p->watched);
-		p->watched = -1;
+	if (shmq_held_num(&p->watched) >= 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, shmq_held_num(&p->watched), NULL);
+		shmq_held_close(&p->watched);
 	}
 	if (pidfd < 0)
 		return;
 	fd = fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return;	/* out of descriptors: the death is seen by a call */
-	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
-		p->watched = fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		shmq_held_take(&p->watched, fd);
 	else
 		close(fd);
 }
@@ -230,7 +235,7 @@ void shmq_poller_wake(uint64_t token)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
-	int fd = shmq_load_acquire(&sender);
+	int fd = shmq_held_fd(&sender);
 	const char byte = 0;
 
 	if (!token)
