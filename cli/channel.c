@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -146,7 +147,8 @@ void open_failure(const char *addr, const struct chan_opts *co, int r,
 		char t[32];
 
 		snprintf(t, sizeof(t), "%.3g s", co->timeout_ns / 1e9);
-		if (strstr(err, "another"))	/* waited in line behind one of its role */
+		/* The library's own reason, unless it is the usual one. */
+		if (err[0] && !strstr(err, "no peer arrived"))
 			fail("%s: %s (%s)", addr, err, t);
 		else
 			fail("%s: no peer arrived within %s", addr, t);
@@ -229,6 +231,21 @@ shmq_t *open_channel(const char *addr, const struct chan_opts *co)
 	return NULL;
 }
 
+/*
+ * A hub server holds a descriptor per client (the pidfd that watches it):
+ * raise the soft limit to the hard one, as servers do, so that 1,000
+ * clients fit under a soft limit of 1,024.
+ */
+static void raise_descriptor_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co)
 {
 	struct shmq_options o;
@@ -239,6 +256,7 @@ shmq_hub_t *open_hub(const char *addr, const struct chan_opts *co)
 
 	if (parse_addr_or_fail(addr, &a))
 		return NULL;
+	raise_descriptor_limit();
 	chan_options(co, &o, err, sizeof(err));
 	o.flags &= ~(SHMQ_PERSISTENT | SHMQ_ENDPOINT0 | SHMQ_ENDPOINT1);
 	r = shmq_hub_open(addr, &o, &h);

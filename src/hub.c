@@ -19,6 +19,7 @@
  * memory (struct slot_view), and the clients' channels check themselves.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -32,7 +33,15 @@
 #include "kind.h"
 #include "wait.h"
 
-#define LOOK_AGAIN_NS 2000000	/* between looks for a server or a free slot */
+#define LOOK_AGAIN_NS 2000000	/* between looks for a server to appear */
+/*
+ * How long a client waiting in line for a slot sleeps before it looks at
+ * the server itself.  Not the check interval: a thousand in line waking
+ * every 50 ms took both cores of the test machine from the server they
+ * waited for.  A server's death reaches the line sooner through the
+ * clients in the slots, who look every check interval and wake the line.
+ */
+#define LINE_LOOK_NS 1000000000LL
 
 /* What the server answered on a slot: private, never read back. */
 struct slot_view {
@@ -85,6 +94,22 @@ static struct shmq_hub_slot *slot_at(struct shmq_hub *h, int i)
 	return &h->area->slot[i];
 }
 
+/*
+ * A slot was freed: wake @n of the clients waiting in line, if any wait
+ * (the eventcount's Dekker pair, with a count for `waiting`).  One per
+ * slot: a woken client that finds it taken sleeps again, the slot having
+ * gone to someone; one that died meanwhile costs the next its turn only
+ * until its own periodic look.
+ */
+static void next_in_line(struct shmq_hub_area *area, int n)
+{
+	shmq_smp_mb();
+	if (shmq_load_relaxed(&area->line.waiting)) {
+		shmq_fetch_add_release(&area->line.seq, 1);
+		shmq_futex_ops.wake(&area->line.seq, n);
+	}
+}
+
 /* The client is done with slot @i (joined or gone): free it for the next. */
 static void free_slot(struct shmq_hub *h, int i)
 {
@@ -100,6 +125,7 @@ static void free_slot(struct shmq_hub *h, int i)
 	 * so acquire) sees `offered` back at 0 before it waits on it.
 	 */
 	shmq_store_release(&slot_at(h, i)->client, 0);
+	next_in_line(h->area, 1);
 }
 
 /*
@@ -439,11 +465,10 @@ SHMQ_API shmq_t *shmq_hub_client(const shmq_hub_t *h, size_t index)
 }
 
 /* Create the hub segment at @a: -EEXIST if something holds the key. */
-static int make_hub(struct shmq_hub *h, const struct shmq_addr *a,
-		    const struct shmq_options *o)
+static int make_hub(struct shmq_hub *h, const struct shmq_addr *a)
 {
-	uint64_t c0 = shmq_round_capacity(o ? o->send_capacity : 0);
-	uint64_t c1 = shmq_round_capacity(o ? o->recv_capacity : 0);
+	uint64_t c0 = shmq_round_capacity(h->chan_opts.send_capacity);
+	uint64_t c1 = shmq_round_capacity(h->chan_opts.recv_capacity);
 	void *p;
 	int r, id;
 
@@ -517,6 +542,24 @@ static int clear_leftover(const struct shmq_addr *a, const struct shmq_options *
 	return -EADDRINUSE;
 }
 
+/* The options of each client's channel, from the server's. */
+static void set_client_options(struct shmq_hub *h, const struct shmq_options *o)
+{
+	if (o)
+		h->chan_opts = *o;
+	/* Each client's channel is a plain pair; the hub reports for it. */
+	h->chan_opts.flags &= SHMQ_INTERRUPTIBLE | SHMQ_HUGEPAGES;
+	h->chan_opts.errbuf = NULL;
+	/*
+	 * Smaller rings than a channel's 1 MiB: a hub's clients are many, and
+	 * 1,000 of them take 4 KiB + 2 x 64 KiB each, 129 MiB in all.
+	 */
+	if (!h->chan_opts.send_capacity)
+		h->chan_opts.send_capacity = SHMQ_HUB_DEFAULT_CAPACITY;
+	if (!h->chan_opts.recv_capacity)
+		h->chan_opts.recv_capacity = SHMQ_HUB_DEFAULT_CAPACITY;
+}
+
 SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 			   shmq_hub_t **out)
 {
@@ -540,11 +583,7 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 		return -ENOMEM;
 	h->mode = mode;
 	h->gen = shmq_fork_generation();
-	if (o)
-		h->chan_opts = *o;
-	/* Each client's channel is a plain pair; the hub reports for it. */
-	h->chan_opts.flags &= SHMQ_INTERRUPTIBLE | SHMQ_HUGEPAGES;
-	h->chan_opts.errbuf = NULL;
+	set_client_options(h, o);
 	h->me = shmq_owner((uint32_t)getpid(), shmq_self_start(), SHMQ_EP_ATTACHED);
 	r = shmq_open_life(h->me, &h->life, o);
 	if (r) {
@@ -559,7 +598,7 @@ SHMQ_API int shmq_hub_open(const char *address, const struct shmq_options *o,
 
 	/* Each round removes one leftover; a live holder ends it. */
 	for (tries = 0; tries < 100; tries++) {
-		r = make_hub(h, &a, o);
+		r = make_hub(h, &a);
 		if (r != -EEXIST)
 			break;
 		r = clear_leftover(&a, o, mode);
@@ -623,6 +662,8 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 			shmq_futex_ops.wake(&sl->offered, 1);
 		}
 	}
+	/* Whoever waits in line learns now that nobody will serve it. */
+	next_in_line(h->area, INT_MAX);
 	for (i = 0; i < h->count; i++)
 		shmq_close(h->clients[i].q);
 	/* Ours to remove, unless someone did, and another took the address. */
@@ -690,6 +731,13 @@ static int server_loop_unreachable(const struct shmq_hdr *hdr,
 	return shmq_load_acquire(&area->door_poller) && ns && mine && ns != mine;
 }
 
+/* The server is gone: wake the whole line, so that each learns it now. */
+static void line_server_gone(struct shmq_hub_area *area)
+{
+	shmq_fetch_add_release(&area->line.seq, 1);
+	shmq_futex_ops.wake(&area->line.seq, INT_MAX);
+}
+
 /* Claim a free slot, starting anywhere: NULL if all are taken. */
 static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me,
 					 uint64_t life)
@@ -701,39 +749,65 @@ static struct shmq_hub_slot *claim_slot(struct shmq_hub_area *area, uint64_t me,
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++) {
 		struct shmq_hub_slot *sl = &area->slot[(start + i) % SHMQ_HUB_SLOTS];
 
-		if (shmq_claim(&sl->client, &sl->life, 0, me, life))
+		/* A look first: a thousand in line must not fight over lines. */
+		if (shmq_load_relaxed(&sl->client) == 0 &&
+		    shmq_claim(&sl->client, &sl->life, 0, me, life))
 			return sl;
 	}
 	return NULL;
 }
 
-/* Claim a slot, waiting for one while the server lives: 0, or -errno. */
+/*
+ * Claim a slot, waiting in line for one while the server lives: 0, or
+ * -errno.  In line: counted in `line.waiting`, asleep on `line.seq`, which
+ * the server bumps as it frees a slot (next_in_line()); the count goes up
+ * before the last look, so a slot freed after that look finds us counted
+ * and moves seq, and the sleep returns at once.  A look at the server
+ * every LINE_LOOK_NS, or when a client in a slot finds it gone.
+ */
 static int wait_for_slot(struct shmq_hdr *hdr, struct shmq_hub_area *area,
 			 struct shmq_peer *server, uint64_t me, uint64_t life,
 			 const struct shmq_options *o, int64_t deadline,
 			 struct shmq_hub_slot **slot)
 {
+	int interruptible = o && (o->flags & SHMQ_INTERRUPTIBLE);
+
 	for (;;) {
+		uint32_t key = shmq_load_acquire(&area->line.seq);
+		int64_t until;
+		int r;
+
 		if (!server_alive(hdr, server)) {
 			shmq_explain(o, "the hub's server is gone");
+			line_server_gone(area);
 			return -ECONNREFUSED;
 		}
-		*slot = claim_slot(area, me, life);
-		if (*slot)
+		if ((*slot = claim_slot(area, me, life)))
 			return 0;
-		if (shmq_now_ns() >= deadline) {
+		until = shmq_now_ns();
+		if (until >= deadline) {
 			shmq_explain(o, "all %d of the hub's slots stayed busy",
 				     SHMQ_HUB_SLOTS);
 			return -ETIMEDOUT;
 		}
 		if (stopped(o))
 			return -EINTR;
-		shmq_sleep_ns(LOOK_AGAIN_NS);
+		until += LINE_LOOK_NS;
+		shmq_fetch_add_seq_cst(&area->line.waiting, 1);
+		*slot = claim_slot(area, me, life);
+		r = *slot ? 0 : shmq_futex_ops.wait(&area->line.seq, key,
+						    until < deadline ? until : deadline);
+		shmq_fetch_add_seq_cst(&area->line.waiting, (uint32_t)-1);
+		if (*slot)
+			return 0;
+		if (r == -EINTR && interruptible)
+			return -EINTR;
 	}
 }
 
 /* Wait for the server's answer on our slot: the channel's id, or -errno. */
-static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_slot *sl,
+static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_area *area,
+			  struct shmq_hub_slot *sl,
 			  struct shmq_peer *server, const struct shmq_options *o,
 			  int64_t deadline)
 {
@@ -749,6 +823,7 @@ static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_slot *sl,
 			break;
 		if (!server_alive(hdr, server)) {
 			shmq_explain(o, "the hub's server died before answering");
+			line_server_gone(area);
 			return -ECONNREFUSED;
 		}
 		if (now >= deadline) {
@@ -811,7 +886,7 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 	}
 	shmq_fetch_add_release(&area->asks, 1);
 	shmq_ec_notify(&area->door, &shmq_futex_ops, &area->door_poller);
-	r = wait_for_offer(hdr, sl, &server, o, deadline);
+	r = wait_for_offer(hdr, area, sl, &server, o, deadline);
 	shmq_peer_forget(&server);
 	if (r >= 0)
 		r = shmq_chan_take_offer(r, o, mode, &hub, p, &area->door,

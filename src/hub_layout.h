@@ -18,8 +18,9 @@
  * cap[] are the capacities of each client's channel ([0] server to
  * client, [1] client to server).  What follows is the hub's own:
  *
- *   4096   the door: an eventcount the server sleeps on, `asks`, and the
- *          token of the server's descriptor (+16)
+ *   4096   the door: an eventcount the server sleeps on, `asks`, the
+ *          token of the server's descriptor (+16), and the line of
+ *          clients waiting for a free slot (+24)
  *   4224   64 slots of 128 bytes, where clients ask for a channel
  *
  * A slot goes: free (client 0) -> a client claims it by compare-and-swap
@@ -31,6 +32,8 @@
  * frees the slot, once its client is done with it.
  */
 #define SHMQ_HUB_SLOTS 64
+/* Each client's channel's rings, each way, unless the server asks. */
+#define SHMQ_HUB_DEFAULT_CAPACITY (64u << 10)
 
 struct shmq_hub_slot {
 	uint64_t client;	/* the asking client's owner word; 0: free */
@@ -53,7 +56,14 @@ struct shmq_hub_area {
 	 * a client wakes it by when the door's SHMQ_EC_POLLER is set.
 	 */
 	uint64_t door_poller;
-	uint8_t pad[SHMQ_LINE - sizeof(struct shmq_ec) - 16];
+	/*
+	 * The line of clients waiting for a free slot (layout 2.3): they
+	 * sleep on `seq`; `waiting` counts them (not a bit: the server wakes
+	 * one per slot it frees, and the others must stay counted).  A
+	 * client of 2.2 looks for a slot every 2 ms instead.
+	 */
+	struct shmq_ec line;
+	uint8_t pad[SHMQ_LINE - 2 * sizeof(struct shmq_ec) - 16];
 	struct shmq_hub_slot slot[SHMQ_HUB_SLOTS];
 };
 
@@ -61,5 +71,6 @@ struct shmq_hub_area {
 _Static_assert(sizeof(struct shmq_hub_slot) == SHMQ_LINE, "hub slot layout");
 _Static_assert(offsetof(struct shmq_hub_area, slot) == SHMQ_LINE, "hub door line");
 _Static_assert(offsetof(struct shmq_hub_area, door_poller) == 16, "hub door token");
+_Static_assert(offsetof(struct shmq_hub_area, line) == 24, "hub line");
 
 #endif /* SHMQ_HUB_LAYOUT_H */

@@ -27,7 +27,7 @@ serving "$name"; ok $? "pong --hub serves at $name"
 like "$($SHMQ ls)" "hub '$name', serving" "ls shows the hub"
 out=$($SHMQ stat "$name")
 like "$out" "^server *pid $pong (alive)" "stat names the server"
-like "$out" "^clients *each on its own channel: 1.0 MiB to the client" "stat: the clients' rings"
+like "$out" "^clients *each on its own channel: 64.0 KiB to the client" "stat: the clients' rings"
 like "$($SHMQ stat "$name" --json)" '"kind":"hub"' "stat --json: the kind"
 wait $early; is "$?" 0 "a ping started before the server (--connect) waited and finished"
 like "$(cat "$tmp/early")" "^50 round trips" "  with its 50 round trips"
