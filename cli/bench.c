@@ -14,6 +14,7 @@
 
 #include "bench_cli.h"
 #include "../bench/fanout.h"
+#include "../bench/hub.h"
 
 #define MAX_JOBS 512
 
@@ -27,6 +28,7 @@ struct bench_args {
 	struct bench_job base;
 	char *sizes, *modes, *transports, *save, *subscribers;
 	int fan_wait;		/* -m fanout: --wait */
+	char *idle;		/* -m hub: --idle */
 	int json, csv, md, custom;
 };
 
@@ -101,7 +103,7 @@ static void parse_job_option(struct bench_job *b, int c, const char *arg)
 	}
 }
 
-#define BENCH_SHORTOPTS "s:m:t:S:c:r:p:PI:jCMlK:O:k:w:"
+#define BENCH_SHORTOPTS "s:m:t:S:c:r:p:PI:jCMlK:O:k:w:n:"
 
 /* The command line into @a; exits for --list, --help and usage errors. */
 static void parse_args(int argc, char **argv, struct bench_args *a)
@@ -124,6 +126,7 @@ static void parse_args(int argc, char **argv, struct bench_args *a)
 		{ "save", required_argument, NULL, 'O' },
 		{ "subscribers", required_argument, NULL, 'k' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "idle", required_argument, NULL, 'n' },
 		{ 0 }
 	};
 	int c;
@@ -162,6 +165,9 @@ static void parse_args(int argc, char **argv, struct bench_args *a)
 			break;
 		case 'k':
 			a->subscribers = optarg;
+			break;
+		case 'n':
+			a->idle = optarg;
 			break;
 		case 'w':
 			if (strcmp(optarg, "hybrid") && strcmp(optarg, "block"))
@@ -324,6 +330,33 @@ static int run_fanout(struct bench_args *a)
 			    a->base.count, a->fan_wait);
 }
 
+/*
+ * -m hub: one active client among N idle ones (bench/hub.c), its own
+ * measurement too.
+ */
+static int run_hub(struct bench_args *a)
+{
+	char *nl[16], dflt_n[] = "0,10,100,1000";
+	int nn = parse_list(a->idle ? a->idle : dflt_n, nl, 16), ns[16], i;
+	uint64_t v, size = 64;
+
+	if (a->transports || a->json || a->csv || a->md || a->save || a->subscribers ||
+	    a->fan_wait)
+		usage_error("-m hub measures one thing and prints a table: no --transports, "
+			    "--json, --csv, --markdown, --save, --subscribers or --wait");
+	if (a->sizes && (parse_size(a->sizes, &v) || v < 8 || v > 32768))
+		usage_error("invalid hub size '%s' (one size, 8 B to 32 KiB)", a->sizes);
+	if (a->sizes)
+		size = v;
+	for (i = 0; i < nn; i++) {
+		if (parse_uint(nl[i], 4096, &v))
+			usage_error("invalid --idle '%s' (0 to 4096)", nl[i]);
+		ns[i] = (int)v;
+	}
+	return bench_hub((size_t)size, ns, nn, a->base.reps == 5 ? 3 : a->base.reps,
+			 a->base.count);
+}
+
 static int run_bench(int argc, char **argv)
 {
 	struct bench_args a;
@@ -336,8 +369,12 @@ static int run_bench(int argc, char **argv)
 	parse_args(argc, argv, &a);
 	if (a.modes && !strcmp(a.modes, "fanout"))
 		return run_fanout(&a);
+	if (a.modes && !strcmp(a.modes, "hub"))
+		return run_hub(&a);
 	if (a.subscribers || a.fan_wait)
 		usage_error("--subscribers and --wait are for -m fanout");
+	if (a.idle)
+		usage_error("--idle is for -m hub");
 	plans = calloc(MAX_JOBS, sizeof(*plans));
 	res = calloc(MAX_JOBS, sizeof(*res));
 	if (!plans || !res) {
@@ -384,8 +421,11 @@ const struct cmd bench_command = {
 	"  -m, --mode LIST        pingpong, stream, wake, idle or all\n"
 	"                         (default pingpong,stream); or fanout alone: one\n"
 	"                         publisher, K subscriber processes, by a topic\n"
-	"                         (lossless, lossy), K channels and K pipes\n"
+	"                         (lossless, lossy), K channels and K pipes; or hub\n"
+	"                         alone: a hub's idle clients against its active one\n"
 	"  -k, --subscribers LIST for fanout: K (default 1,2,4,8,64)\n"
+	"  -n, --idle LIST        for -m hub (one client ping-pongs, N more are\n"
+	"                         connected and idle): N (default 0,10,100,1000)\n"
 	"  -w, --wait MODE        for fanout: how every end waits, hybrid (the\n"
 	"                         default) or block\n"
 	"  -t, --transports LIST  which transports (--list names them)\n"

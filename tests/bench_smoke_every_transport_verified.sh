@@ -63,6 +63,12 @@ for t in topic topic-lossy chans pipes; do
 	like "$(cat "$tmp/fan")" "^$t  *3 " "  a row for $t with 3 subscribers"
 done
 like "$(cat "$tmp/fan")" "K=1: topic streams" "  and the K = 1 comparison with a pair channel"
+# A hub's idle clients against its active one, every echo checked.
+$SHMQ bench -m hub -n 0,5 -r 1 -c 2000 > "$tmp/hub" 2>&1; st=$?
+is "$st" 0 "bench -m hub: exit 0 (every echo right)"
+like "$(cat "$tmp/hub")" "^ *5  *[0-9][0-9]* .*x$" "  a row for 5 idle clients, with its ratio to none"
+out=$($SHMQ bench -m hub --idle x 2>&1); st=$?
+is "$st" 2 "  a bad --idle is a usage error"
 out=$($SHMQ bench --mode sideways 2>&1); st=$?
 is "$st" 2 "an unknown mode is a usage error"
 done_testing
