@@ -37,12 +37,31 @@ static int unusable(struct shmq *q)
 	return poisoned(q);
 }
 
+/*
+ * A hub's client: our bit in the hub's ready set, then its summary's.
+ * The full barrier first orders the commit before the looks: the server
+ * takes a word (exchange) before it reads our ring, so either it sees the
+ * commit, or we see our bit gone and set it again.  A look before each
+ * write: a bit still set costs no write to a line others share.
+ */
+static void mark_ready(const struct shmq_hub_bell *b)
+{
+	shmq_smp_mb();
+	if (!(shmq_load_relaxed(b->ready) & b->ready_mask))
+		shmq_fetch_or_release(b->ready, b->ready_mask);
+	if (!(shmq_load_relaxed(b->summary) & b->summary_mask))
+		shmq_fetch_or_release(b->summary, b->summary_mask);
+}
+
 /* After a commit or a close: wake the reader, and a hub's server. */
 static void notify_data(struct shmq *q)
 {
 	shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake, &q->tx.ctl->data_poller);
-	if (q->door)
-		shmq_ec_notify(q->door, q->waiter.wake, q->door_poller);
+	if (q->bell.door) {
+		if (q->bell.ready)
+			mark_ready(&q->bell);
+		shmq_ec_notify(q->bell.door, q->waiter.wake, q->bell.door_poller);
+	}
 }
 
 /*
@@ -747,8 +766,8 @@ void shmq_chan_free(struct shmq *q)
 {
 	shmq_poller_close(q->send_poller);
 	shmq_poller_close(q->poller);
-	if (q->hub_map)
-		shmq_seg_detach(q->hub_map);
+	if (q->bell.map)
+		shmq_seg_detach(q->bell.map);
 	shmq_peer_forget(&q->watch[0]);
 	shmq_peer_forget(&q->watch[1]);
 	free(q);

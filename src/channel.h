@@ -63,9 +63,7 @@ struct shmq {
 	 * server sleeps on for all its clients at once; woken like our
 	 * channel's own data eventcount.
 	 */
-	void *hub_map;
-	struct shmq_ec *door;
-	const uint64_t *door_poller;
+	struct shmq_hub_bell bell;
 	/*
 	 * The descriptor an event loop waits on for what we receive
 	 * (shmq_fd()), made at its first call; and the peer whose pidfd it

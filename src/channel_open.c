@@ -780,13 +780,13 @@ static int made_by_server(int shmid, const struct shmq_seg_info *server)
 
 /*
  * A client joins the channel the server offered, as endpoint 1.  The
- * channel keeps the hub's mapping (@hub_map) for its @door, and detaches
- * it when closed; on failure the caller still owns it.  @server: the hub
- * segment's kernel facts.
+ * channel keeps the hub's mapping (@bell->map) for what it rings, and
+ * detaches it when closed; on failure the caller still owns it.  @server:
+ * the hub segment's kernel facts.
  */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
-			 const struct shmq_seg_info *server, void *hub_map,
-			 struct shmq_ec *door, const uint64_t *door_poller, shmq_t **out)
+			 const struct shmq_seg_info *server,
+			 const struct shmq_hub_bell *bell, shmq_t **out)
 {
 	struct shmq_addr a = { .kind = SHMQ_ADDR_ID, .key = IPC_PRIVATE, .shmid = shmid };
 	struct shmq *q;
@@ -819,9 +819,7 @@ int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
 		shmq_chan_free(q);
 		return r;
 	}
-	q->hub_map = hub_map;
-	q->door = door;
-	q->door_poller = door_poller;
+	q->bell = *bell;
 	*out = q;
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include "atomics.h"
 #include "internal.h"
 #include "hub_layout.h"
+#include "hub_ready.h"
 #include "kind.h"
 #include "wait.h"
 
@@ -48,6 +49,7 @@ struct slot_view {
 	uint64_t asker;		/* the owner word it answered */
 	shmq_t *pending;	/* the channel offered, until joined */
 	int answered;		/* with a channel, or a refusal */
+	int bit1;		/* its bit in the ready set + 1, or 0 */
 };
 
 struct shmq_hub {
@@ -68,9 +70,11 @@ struct shmq_hub {
 	struct hub_client {
 		shmq_t *q;
 		int held;	/* shmq_hub_hold(): not returned by wait */
+		int bit;	/* in the ready set, or -1: looked at every wait */
 	} *clients;
 	size_t count, alloc;
-	size_t next;		/* where the next scan starts: turns */
+	size_t unmarked;	/* clients with no bit */
+	size_t next;		/* where the next scan of those starts: turns */
 	shmq_t *found;
 	/*
 	 * The descriptor (shmq_hub_fd()), once asked for: its socket's token
@@ -78,6 +82,7 @@ struct shmq_hub {
 	 * with the client's handle, while the client is not held.
 	 */
 	struct shmq_poller *poller;
+	struct shmq_ready_set ready;	/* hub_ready.c */
 };
 
 static int stopped(const struct shmq_options *o)
@@ -117,6 +122,8 @@ static void free_slot(struct shmq_hub *h, int i)
 
 	if (v->answered)
 		h->answered--;
+	if (v->bit1)
+		shmq_ready_free_bit(&h->ready, v->bit1 - 1);
 	memset(v, 0, sizeof(*v));
 	shmq_store_relaxed(&slot_at(h, i)->offered, 0);
 	shmq_store_relaxed(&slot_at(h, i)->shmid, 0);
@@ -149,9 +156,15 @@ static void poller_remove_client(struct shmq_hub *h, shmq_t *c)
 		shmq_poller_remove(h->poller, fd);
 }
 
-/* A client has joined: from now on hub_wait() watches its channel. */
-static void adopt(struct shmq_hub *h, shmq_t *c)
+/*
+ * The client in slot @i has joined: from now on hub_wait() watches its
+ * channel, through its bit in the ready set if it said it marks it.
+ */
+static void adopt(struct shmq_hub *h, int i, shmq_t *c)
 {
+	struct slot_view *v = &h->view[i];
+	int bit = v->bit1 && shmq_load_acquire(&slot_at(h, i)->marks) == 1 ? v->bit1 - 1 : -1;
+
 	if (h->count == h->alloc) {
 		size_t n = h->alloc ? 2 * h->alloc : 16;
 		struct hub_client *more = realloc(h->clients, n * sizeof(*more));
@@ -159,13 +172,20 @@ static void adopt(struct shmq_hub *h, shmq_t *c)
 		if (!more) {
 			/* Tell it plainly rather than leave it waiting. */
 			shmq_abandon(c);
-			return;
+			return;	/* its bit goes back with the slot */
 		}
 		h->clients = more;
 		h->alloc = n;
 	}
 	h->clients[h->count].q = c;
-	h->clients[h->count++].held = 0;
+	h->clients[h->count].held = 0;
+	h->clients[h->count++].bit = bit;
+	if (bit >= 0) {
+		v->bit1 = 0;	/* the client's now, not the slot's */
+		shmq_ready_own(&h->ready, bit, c);
+	} else {
+		h->unmarked++;
+	}
 	if (h->poller)
 		poller_add_client(h, c);
 }
@@ -193,8 +213,14 @@ static void answer(struct shmq_hub *h, int i, uint64_t w)
 	if (r == 0)
 		r = shmq_chan_offer(&h->chan_opts, uid, &q);
 	if (r == 0) {
+		int bit = shmq_ready_take_bit(&h->ready);
+
 		shmq_info(q, &info);
 		v->pending = q;
+		v->bit1 = bit + 1;
+		/* Before `offered`: the asker reads them after its acquire. */
+		shmq_store_relaxed(&sl->ready_bit, (uint32_t)(bit + 1));
+		shmq_store_relaxed(&sl->marks, 0);
 	}
 	v->asker = w;
 	v->answered = 1;
@@ -235,7 +261,7 @@ static void service_slot(struct shmq_hub *h, int i, int sweep)
 		int r = shmq_chan_joined(v->pending);
 
 		if (r == 1)
-			adopt(h, v->pending);
+			adopt(h, i, v->pending);
 		else if (r < 0)
 			shmq_abandon(v->pending);	/* cannot watch it: say so */
 		if (r) {
@@ -247,7 +273,7 @@ static void service_slot(struct shmq_hub *h, int i, int sweep)
 	/* The asker gave up (its word changed), or died. */
 	if (w != v->asker || (sweep && asker_dead(h, i, w))) {
 		if (v->pending && shmq_chan_withdraw(v->pending) == 1)
-			adopt(h, v->pending);	/* it joined just then */
+			adopt(h, i, v->pending);	/* it joined just then */
 		v->pending = NULL;
 		free_slot(h, i);
 	}
@@ -267,20 +293,26 @@ static void service(struct shmq_hub *h)
 }
 
 /*
- * One pass over the clients, starting after the last one returned, so a
- * busy client cannot starve the rest.  @full: everything that ends a wait
- * (end of stream, the peer's state), else only the rings (spinning).
+ * A client a wait would return: from the ready set's queue, then from the
+ * clients with no bit (each looked at, starting after the last returned,
+ * so that a busy client cannot starve the rest).  @full: everything that
+ * ends a wait (end of stream, the peer's state), else only the rings
+ * (spinning).
  */
 static int scan(struct shmq_hub *h, int full)
 {
 	size_t i, k;
 
 	service(h);
-	for (i = 0; i < h->count; i++) {
+	shmq_ready_drain(&h->ready);
+	h->found = shmq_ready_next(&h->ready, full);
+	if (h->found)
+		return 1;
+	for (i = 0; h->unmarked && i < h->count; i++) {
 		shmq_t *c;
 
 		k = (h->next + i) % h->count;
-		if (h->clients[k].held)
+		if (h->clients[k].held || h->clients[k].bit >= 0)
 			continue;
 		c = h->clients[k].q;
 		if (full ? shmq_chan_would_return(c) : shmq_chan_has_record(c)) {
@@ -306,7 +338,7 @@ static int hub_poll(void *arg)
 
 /*
  * Look at every client's process (a pidfd poll each) and every asker's:
- * at most every fifth of the check interval, so a server that parks after
+ * at most every half check interval (25 ms), so a server that parks after
  * each message does not poll every client each time.
  */
 static void hub_check(void *arg)
@@ -317,14 +349,21 @@ static void hub_check(void *arg)
 
 	struct shmq_seg_info s;
 
-	if (now - h->last_check < SHMQ_CHECK_INTERVAL_NS / 5)
+	if (now - h->last_check < SHMQ_CHECK_INTERVAL_NS / 2)
 		return;
 	h->last_check = now;
 	/* Removed by someone else: no client can find us any more. */
 	if (shmq_seg_stat(h->shmid, &s) == 0 && s.removed)
 		h->removed = 1;
-	for (i = 0; i < h->count; i++)
+	/*
+	 * The sweep: every client's process, and the queue for whoever a
+	 * wait would return (a death, or a bit a stranger cleared).
+	 */
+	for (i = 0; i < h->count; i++) {
 		shmq_chan_poll_peer(h->clients[i].q);
+		if (h->clients[i].bit >= 0 && shmq_chan_would_return(h->clients[i].q))
+			shmq_ready_queue(&h->ready, h->clients[i].bit);
+	}
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
 		service_slot(h, (int)i, 1);
 }
@@ -424,6 +463,10 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 		return -EINVAL;
 	if (h->poller && !h->clients[i].held)
 		poller_remove_client(h, c);
+	if (h->clients[i].bit >= 0)
+		shmq_ready_drop(&h->ready, h->clients[i].bit);
+	else
+		h->unmarked--;
 	memmove(&h->clients[i], &h->clients[i + 1],
 		(h->count - i - 1) * sizeof(*h->clients));
 	h->count--;
@@ -447,6 +490,8 @@ SHMQ_API int shmq_hub_hold(shmq_hub_t *h, shmq_t *c, int hold)
 					poller_add_client(h, c);
 			}
 			h->clients[i].held = hold;
+			if (h->clients[i].bit >= 0)
+				shmq_ready_hold(&h->ready, h->clients[i].bit, hold);
 			if (h->poller && !hold && shmq_chan_would_return(c))
 				shmq_poller_wake(h->poller->token);
 			return 0;
@@ -482,6 +527,7 @@ static int make_hub(struct shmq_hub *h, const struct shmq_addr *a)
 	}
 	h->hdr = p;
 	h->area = (struct shmq_hub_area *)((unsigned char *)p + SHMQ_HDR_SIZE);
+	shmq_ready_init(&h->ready, h->area);
 	h->shmid = id;
 	shmq_hdr_init(h->hdr, a, h->mode, SHMQ_KIND_HUB, 0, c0, c1, SHMQ_HUB_SIZE);
 	h->hdr->ep[0].life = h->life;
@@ -843,6 +889,30 @@ static int wait_for_offer(struct shmq_hdr *hdr, struct shmq_hub_area *area,
 }
 
 /*
+ * What our channel will ring (hub @map): the door, and the bit the server
+ * gave us in the ready set, if it gave one (a server of layout 2.2 gives
+ * none); then tell it we will mark it, before we join.
+ */
+static void ring_for(struct shmq_hub_area *area, struct shmq_hub_slot *sl, void *map,
+		     struct shmq_hub_bell *bell)
+{
+	uint32_t b1 = shmq_load_relaxed(&sl->ready_bit);
+
+	memset(bell, 0, sizeof(*bell));
+	bell->map = map;
+	bell->door = &area->door;
+	bell->door_poller = &area->door_poller;
+	if (b1 == 0 || b1 > SHMQ_HUB_READY_BITS)
+		return;
+	b1--;
+	bell->ready = &area->slot[b1 / 64].ready;
+	bell->ready_mask = (uint64_t)1 << (b1 % 64);
+	bell->summary = &area->ready_summary;
+	bell->summary_mask = (uint64_t)1 << (b1 / 64);
+	shmq_store_release(&sl->marks, 1);
+}
+
+/*
  * Ask the attached hub @p for a channel: the handshake of layout.h.  The
  * server is watched (a pidfd, held while asking) from the start, so that
  * a server that dies, even one left a zombie, is never waited for.
@@ -888,9 +958,12 @@ static int ask(void *p, int shmid, const struct shmq_options *o, unsigned mode,
 	shmq_ec_notify(&area->door, &shmq_futex_ops, &area->door_poller);
 	r = wait_for_offer(hdr, area, sl, &server, o, deadline);
 	shmq_peer_forget(&server);
-	if (r >= 0)
-		r = shmq_chan_take_offer(r, o, mode, &hub, p, &area->door,
-					 &area->door_poller, out);
+	if (r >= 0) {
+		struct shmq_hub_bell bell;
+
+		ring_for(area, sl, p, &bell);
+		r = shmq_chan_take_offer(r, o, mode, &hub, &bell, out);
+	}
 	if (r == 0) {
 		/* In: the server adopts us at once, not at our first message. */
 		shmq_ec_notify(&area->door, &shmq_futex_ops, &area->door_poller);

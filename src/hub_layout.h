@@ -19,8 +19,8 @@
  * client, [1] client to server).  What follows is the hub's own:
  *
  *   4096   the door: an eventcount the server sleeps on, `asks`, the
- *          token of the server's descriptor (+16), and the line of
- *          clients waiting for a free slot (+24)
+ *          token of the server's descriptor (+16), the line of clients
+ *          waiting for a free slot (+24), the ready set's summary (+32)
  *   4224   64 slots of 128 bytes, where clients ask for a channel
  *
  * A slot goes: free (client 0) -> a client claims it by compare-and-swap
@@ -29,7 +29,10 @@
  * as its endpoint 1, or gives up by storing its word as closed -> the
  * server frees the slot.  Only clients write `client`, only the server
  * writes `offered` and `shmid`, except that the server stores the 0 that
- * frees the slot, once its client is done with it.
+ * frees the slot, once its client is done with it.  The ready set's words
+ * (in the slots' lines, beside the asking protocol) and its summary are
+ * set by clients and taken by the server; a wrong bit costs the server a
+ * look, a cleared one at most its periodic sweep.
  */
 #define SHMQ_HUB_SLOTS 64
 /* Each client's channel's rings, each way, unless the server asks. */
@@ -40,8 +43,19 @@ struct shmq_hub_slot {
 	uint32_t offered;	/* futex: 1 once shmid holds the server's answer */
 	int32_t shmid;		/* the client's channel, or -errno: refused */
 	uint64_t life;		/* the client's life word (life.c), by the client */
-	uint8_t pad[SHMQ_LINE - 24];
+	/*
+	 * Layout 2.3: word i of the ready set (SHMQ_HUB_READY_BITS bits in
+	 * all, one word in each slot's line): a client sets its bit after each
+	 * commit and close, the server takes the word (exchange) and looks at
+	 * the clients whose bits it found.
+	 */
+	uint64_t ready;
+	uint32_t ready_bit;	/* by the server, with an offer: the asker's bit + 1 */
+	uint32_t marks;		/* by the asker, before it joins: 1, it will mark */
+	uint8_t pad[SHMQ_LINE - 40];
 };
+
+#define SHMQ_HUB_READY_BITS (SHMQ_HUB_SLOTS * 64)
 
 struct shmq_hub_area {
 	/*
@@ -63,7 +77,9 @@ struct shmq_hub_area {
 	 * client of 2.2 looks for a slot every 2 ms instead.
 	 */
 	struct shmq_ec line;
-	uint8_t pad[SHMQ_LINE - 2 * sizeof(struct shmq_ec) - 16];
+	/* Bit i: word i of the ready set may have bits set (2.3). */
+	uint64_t ready_summary;
+	uint8_t pad[SHMQ_LINE - 2 * sizeof(struct shmq_ec) - 24];
 	struct shmq_hub_slot slot[SHMQ_HUB_SLOTS];
 };
 
@@ -72,5 +88,7 @@ _Static_assert(sizeof(struct shmq_hub_slot) == SHMQ_LINE, "hub slot layout");
 _Static_assert(offsetof(struct shmq_hub_area, slot) == SHMQ_LINE, "hub door line");
 _Static_assert(offsetof(struct shmq_hub_area, door_poller) == 16, "hub door token");
 _Static_assert(offsetof(struct shmq_hub_area, line) == 24, "hub line");
+_Static_assert(offsetof(struct shmq_hub_area, ready_summary) == 32, "hub ready summary");
+_Static_assert(offsetof(struct shmq_hub_slot, ready) == 24, "hub ready word");
 
 #endif /* SHMQ_HUB_LAYOUT_H */

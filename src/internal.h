@@ -241,13 +241,25 @@ int shmq_chan_joined(shmq_t *q);
 /* Take an offer back: 0 (freed), or 1 if the client joined just before. */
 int shmq_chan_withdraw(shmq_t *q);
 /*
+ * What a hub's client rings after each commit and close: its bit in the
+ * hub's ready set (none: ready NULL, a server of layout 2.2 or one past
+ * SHMQ_HUB_READY_BITS clients), then the door the server sleeps on.
+ */
+struct shmq_hub_bell {
+	void *map;		/* the hub's mapping, detached at close */
+	struct shmq_ec *door;
+	const uint64_t *door_poller;
+	uint64_t *ready, *summary;
+	uint64_t ready_mask, summary_mask;
+};
+/*
  * The client's side: join the offered channel, ringing @door (and the
  * server's descriptor, whose token is at @door_poller) on commits, if the
  * hub's creator (@server, the hub segment's kernel facts) made it.
  */
 int shmq_chan_take_offer(int shmid, const struct shmq_options *o, unsigned mode,
-			 const struct shmq_seg_info *server, void *hub_map,
-			 struct shmq_ec *door, const uint64_t *door_poller, shmq_t **out);
+			 const struct shmq_seg_info *server,
+			 const struct shmq_hub_bell *bell, shmq_t **out);
 /* Spinning: a record to receive (or a poison)?  One load. */
 int shmq_chan_has_record(shmq_t *q);
 /* Would a receive return at once: a record, an end, an error? */
