@@ -207,7 +207,8 @@ const char *shmq_pid_state_name(int state);
  * the library holds (shmq_fd()'s, pidfds, sockets) are closed in a fork()
  * child before it runs, so a child that closes its descriptors and opens
  * files under the same numbers never has one written to or closed by the
- * library; after _Fork() they are neither used nor closed.  exec detaches the
+ * library; after _Fork() closing an inherited handle closes none of them
+ * (its other calls are not checked there: do not make them).  exec detaches the
  * segment, closes the descriptors and ends the process's life token; the
  * peer then sees this process gone (-ECONNRESET), even while a child
  * forked earlier keeps the segment attached.

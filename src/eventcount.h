@@ -114,6 +114,8 @@ int shmq_poller_drain(struct shmq_poller *p, uint64_t *tags, int max, int *ntags
 void shmq_poller_watch(struct shmq_poller *p, int pidfd);
 /* Add @pidfd to the set, drained with @tag (never 0 or 1): 0, or -errno. */
 int shmq_poller_add(struct shmq_poller *p, int pidfd, uint64_t tag);
+/* The same, reported once only (EPOLLONESHOT): a death happens once. */
+int shmq_poller_add_once(struct shmq_poller *p, int pidfd, uint64_t tag);
 /* Take @pidfd out of the set again. */
 void shmq_poller_remove(struct shmq_poller *p, int pidfd);
 /* Wake the poller @token names, if any does: never fails, never blocks. */

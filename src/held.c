@@ -30,6 +30,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shmq_held list = { -1, 0, &list, &list };
+static pid_t forker;	/* the process in fork(), for its child's handler */
 
 /* Bumped in every child fork() makes (internal.h). */
 unsigned shmq_fork_gen;
@@ -37,6 +38,7 @@ unsigned shmq_fork_gen;
 static void before_fork(void)
 {
 	pthread_mutex_lock(&lock);
+	forker = getpid();
 }
 
 static void after_fork_in_parent(void)
@@ -44,12 +46,18 @@ static void after_fork_in_parent(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* One thread, before the child's program runs: every number is ours. */
+/*
+ * One thread, before the child's program runs: every number on the list
+ * is ours, if the list is the forking process's own.  One inherited
+ * without fork()'s handlers (a fork() in a _Fork() child that has taken
+ * nothing yet) is its parent's: its numbers may be the child's files now,
+ * and its holders freed; it is dropped, not walked.
+ */
 static void after_fork_in_child(void)
 {
 	struct shmq_held *h, *next;
 
-	for (h = list.next; h != &list; h = next) {
+	for (h = list.next; list.pid == forker && h != &list; h = next) {
 		next = h->next;
 		close(h->fd);
 		shmq_store_relaxed(&h->fd, -1);
@@ -92,7 +100,9 @@ static void link_held(struct shmq_held *h, int fd, pid_t me)
 		list.prev = list.next = &list;
 		list.pid = me;
 	}
-	shmq_store_relaxed(&h->pid, me);
+	/* No reader pairs our pid with an older number (shmq_held_fd()). */
+	shmq_store_relaxed(&h->fd, -1);
+	shmq_store_release(&h->pid, me);
 	h->prev = list.prev;
 	h->next = &list;
 	list.prev->next = h;
@@ -146,7 +156,9 @@ void shmq_held_close(struct shmq_held *h)
 
 int shmq_held_fd(const struct shmq_held *h)
 {
+	/* The pid first: a number stored after it is what we then read. */
+	pid_t pid = shmq_load_acquire(&h->pid);
 	int fd = shmq_load_acquire(&h->fd);
 
-	return fd >= 0 && shmq_load_relaxed(&h->pid) == getpid() ? fd : -1;
+	return fd >= 0 && pid == getpid() ? fd : -1;
 }

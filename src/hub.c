@@ -71,6 +71,7 @@ struct shmq_hub {
 		shmq_t *q;
 		int held;	/* shmq_hub_hold(): not returned by wait */
 		int bit;	/* in the ready set, or -1: looked at every wait */
+		int in_deaths;	/* its pidfd is in the deaths set */
 	} *clients;
 	size_t count, alloc;
 	size_t unmarked;	/* clients with no bit */
@@ -83,6 +84,13 @@ struct shmq_hub {
 	 */
 	struct shmq_poller *poller;
 	struct shmq_ready_set ready;	/* hub_ready.c */
+	/*
+	 * The clients' pidfds, each reported once when its process ends, so
+	 * that a sweep learns every death with one system call (NULL: none
+	 * could be made; then each client is looked at every sweep).
+	 */
+	struct shmq_poller *deaths;
+	size_t sweep_at;	/* where the next share of token looks starts */
 };
 
 static int stopped(const struct shmq_options *o)
@@ -156,6 +164,18 @@ static void poller_remove_client(struct shmq_hub *h, shmq_t *c)
 		shmq_poller_remove(h->poller, fd);
 }
 
+/* Put @c's pidfd in the deaths set: 1 done, 0 not (it is polled instead). */
+static int watch_death(struct shmq_hub *h, shmq_t *c)
+{
+	int fd = shmq_chan_peer_pidfd(c);
+
+	if (fd < 0)
+		return 0;
+	if (!h->deaths && shmq_poller_open(&h->deaths))
+		return 0;
+	return shmq_poller_add_once(h->deaths, fd, (uint64_t)(uintptr_t)c) == 0;
+}
+
 /*
  * The client in slot @i has joined: from now on hub_wait() watches its
  * channel, through its bit in the ready set if it said it marks it.
@@ -179,6 +199,7 @@ static void adopt(struct shmq_hub *h, int i, shmq_t *c)
 	}
 	h->clients[h->count].q = c;
 	h->clients[h->count].held = 0;
+	h->clients[h->count].in_deaths = watch_death(h, c);
 	h->clients[h->count++].bit = bit;
 	if (bit >= 0) {
 		v->bit1 = 0;	/* the client's now, not the slot's */
@@ -336,18 +357,56 @@ static int hub_poll(void *arg)
 	return scan(arg, 0);
 }
 
+/* Look now at the clients whose processes these @n tags (handles) name. */
+static void poll_tagged(struct shmq_hub *h, const uint64_t *tags, int n)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < n; k++)
+		for (i = 0; i < h->count; i++)
+			/* A tag is only compared, never followed. */
+			if ((uint64_t)(uintptr_t)h->clients[i].q == tags[k])
+				shmq_chan_poll_peer(h->clients[i].q);
+}
+
 /*
- * Look at every client's process (a pidfd poll each) and every asker's:
- * at most every half check interval (25 ms), so a server that parks after
- * each message does not poll every client each time.
+ * The clients' processes: every death the deaths set reports (one system
+ * call), every client it cannot watch, and an eighth of the others in
+ * turn, for what no pidfd shows (an exec: the life token gone), so that
+ * each is looked at within eight sweeps (0.2 to 0.4 s).
+ */
+static void sweep_clients(struct shmq_hub *h)
+{
+	size_t i, share = h->count / 8 + 1, at = h->count ? h->sweep_at % h->count : 0;
+	uint64_t tags[16];
+	int n;
+
+	while (h->deaths && shmq_poller_drain(h->deaths, tags, 16, &n) && n > 0)
+		poll_tagged(h, tags, n);
+	for (i = 0; i < h->count; i++) {
+		struct hub_client *hc = &h->clients[i];
+
+		if (!hc->in_deaths || (i + h->count - at) % h->count < share)
+			shmq_chan_poll_peer(hc->q);
+		/* The queue: whoever a wait would return (a bit cleared by a stranger). */
+		if (hc->bit >= 0 && shmq_chan_would_return(hc->q))
+			shmq_ready_queue(&h->ready, hc->bit);
+	}
+	h->sweep_at = h->count ? (at + share) % h->count : 0;
+}
+
+/*
+ * The sweep, at most every half check interval (25 ms), so that a server
+ * that parks after each message does not look at every client each time:
+ * the clients (sweep_clients()), and every asker's process.
  */
 static void hub_check(void *arg)
 {
 	struct shmq_hub *h = arg;
 	int64_t now = shmq_now_ns();
-	size_t i;
-
 	struct shmq_seg_info s;
+	int i;
 
 	if (now - h->last_check < SHMQ_CHECK_INTERVAL_NS / 2)
 		return;
@@ -355,17 +414,9 @@ static void hub_check(void *arg)
 	/* Removed by someone else: no client can find us any more. */
 	if (shmq_seg_stat(h->shmid, &s) == 0 && s.removed)
 		h->removed = 1;
-	/*
-	 * The sweep: every client's process, and the queue for whoever a
-	 * wait would return (a death, or a bit a stranger cleared).
-	 */
-	for (i = 0; i < h->count; i++) {
-		shmq_chan_poll_peer(h->clients[i].q);
-		if (h->clients[i].bit >= 0 && shmq_chan_would_return(h->clients[i].q))
-			shmq_ready_queue(&h->ready, h->clients[i].bit);
-	}
+	sweep_clients(h);
 	for (i = 0; i < SHMQ_HUB_SLOTS; i++)
-		service_slot(h, (int)i, 1);
+		service_slot(h, i, 1);
 }
 
 /*
@@ -378,15 +429,10 @@ static void hub_check(void *arg)
 static int hub_rearm(struct shmq_hub *h)
 {
 	uint64_t tags[16];
-	size_t i;
-	int k, n;
+	int n;
 
 	if (shmq_poller_drain(h->poller, tags, 16, &n))
-		for (k = 0; k < n; k++)
-			for (i = 0; i < h->count; i++)
-				/* A tag is only compared, never followed. */
-				if ((uint64_t)(uintptr_t)h->clients[i].q == tags[k])
-					shmq_chan_poll_peer(h->clients[i].q);
+		poll_tagged(h, tags, n);
 	shmq_poller_announce(h->poller, &h->area->door, &h->area->door_poller);
 	return hub_ready(h);
 }
@@ -463,6 +509,8 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 		return -EINVAL;
 	if (h->poller && !h->clients[i].held)
 		poller_remove_client(h, c);
+	if (h->clients[i].in_deaths)
+		shmq_poller_remove(h->deaths, shmq_chan_peer_pidfd(c));
 	if (h->clients[i].bit >= 0)
 		shmq_ready_drop(&h->ready, h->clients[i].bit);
 	else
@@ -674,6 +722,7 @@ static void free_forked(struct shmq_hub *h)
 	for (i = 0; i < h->count; i++)
 		shmq_close(h->clients[i].q);
 	shmq_poller_close(h->poller);
+	shmq_poller_close(h->deaths);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -716,6 +765,7 @@ SHMQ_API int shmq_hub_close(shmq_hub_t *h)
 	if (!h->removed)
 		shmq_seg_remove(h->shmid);
 	shmq_poller_close(h->poller);
+	shmq_poller_close(h->deaths);
 	shmq_seg_detach(h->hdr);
 	free(h->clients);
 	free(h);
@@ -838,11 +888,20 @@ static int wait_for_slot(struct shmq_hdr *hdr, struct shmq_hub_area *area,
 		}
 		if (stopped(o))
 			return -EINTR;
-		until += LINE_LOOK_NS;
+		/*
+		 * A server before layout 2.3 never wakes the line: look as
+		 * often as its clients did.  A stop flag is looked at every
+		 * check interval, as in any wait.
+		 */
+		until += hdr->minor < 3 ? LOOK_AGAIN_NS :
+			 o && o->stop ? SHMQ_CHECK_INTERVAL_NS : LINE_LOOK_NS;
 		shmq_fetch_add_seq_cst(&area->line.waiting, 1);
+		shmq_smp_mb();	/* the Dekker half: counted, then the last look */
 		*slot = claim_slot(area, me, life);
-		r = *slot ? 0 : shmq_futex_ops.wait(&area->line.seq, key,
-						    until < deadline ? until : deadline);
+		/* A close after our look at the server woke a line we were not in yet. */
+		r = *slot || shmq_load_acquire(&hdr->ep[0].owner) != server->owner ? 0 :
+			shmq_futex_ops.wait(&area->line.seq, key,
+					    until < deadline ? until : deadline);
 		shmq_fetch_add_seq_cst(&area->line.waiting, (uint32_t)-1);
 		if (*slot)
 			return 0;

@@ -199,6 +199,13 @@ int shmq_poller_add(struct shmq_poller *p, int pidfd, uint64_t tag)
 	return epoll_ctl(shmq_held_num(&p->ep), EPOLL_CTL_ADD, pidfd, &ev) ? -errno : 0;
 }
 
+int shmq_poller_add_once(struct shmq_poller *p, int pidfd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = tag };
+
+	return epoll_ctl(shmq_held_num(&p->ep), EPOLL_CTL_ADD, pidfd, &ev) ? -errno : 0;
+}
+
 void shmq_poller_remove(struct shmq_poller *p, int pidfd)
 {
 	epoll_ctl(shmq_held_num(&p->ep), EPOLL_CTL_DEL, pidfd, NULL);

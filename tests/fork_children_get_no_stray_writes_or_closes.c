@@ -175,6 +175,32 @@ static int child_body(shmq_t *inherited, shmq_hub_t *hub)
 	return r ? r + 100 : 0;
 }
 
+/*
+ * A _Fork() child that closed what it inherited (as it should) and filled
+ * the numbers with pipes of its own, then fork()s: the grandchild's fork
+ * handler must leave the pipes alone (the list it inherited is the
+ * grandparent's) and must not walk holders that were freed.
+ */
+static int fork_after_raw_fork(shmq_t *inherited, shmq_hub_t *hub)
+{
+	int fds[MAXFILES], n, st;
+	pid_t pid;
+
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	n = fill_numbers(fds, highest_fd() + 8);
+	if (n < 0)
+		return 30;
+	shmq_close(inherited);
+	shmq_hub_close(hub);
+	pid = fork();
+	if (pid == 0)
+		_exit(files_untouched(fds, n));
+	st = wait_child(pid, 10000);
+	if (st == -1)
+		return 40;	/* the grandchild hung in fork() */
+	return child_exit_code(st) ? child_exit_code(st) + 200 : files_untouched(fds, n);
+}
+
 /* The parent's end of the child's channel: answer, waiting in poll(). */
 static void serve_child(shmq_t *q)
 {
@@ -242,6 +268,20 @@ int main(void)
 	is_int(round_trip(q), 0, "a round trip before any fork");
 	one_child(q, hub, 0);
 	one_child(q, hub, 1);
+	{
+		pid_t pid;
+
+		fflush(stdout);
+		pid = _Fork();
+		if (pid == 0) {
+			alarm(60);
+			_exit(fork_after_raw_fork(q, hub));
+		}
+		is_int(child_exit_code(wait_child(pid, 30000)), 0,
+		       "a fork() in a _Fork() child that closed what it inherited: the "
+		       "grandchild neither hangs (40) nor closes the child's files (2xx)");
+		is_int(round_trip(q), 0, "  the parent's own channel still works");
+	}
 	shmq_hub_close(hub);
 	shmq_close(q);
 	ok(child_exit_code(wait_child(e, 5000)) == 0, "the echo peer ended cleanly");
