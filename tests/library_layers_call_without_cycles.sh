@@ -11,12 +11,14 @@ if [ -z "$objs" ]; then echo "1..0 # SKIP no objects in $BUILD/src"; exit 0; fi
 defs=$(for p in $objs; do
 	nm --defined-only "$p" | awk -v f="$(basename "$p" .o)" '$2 ~ /[Tt]/ { print $3, f }'
 done)
+# One nm per object, one join: a run of nm and awk per symbol took over
+# 300 s in the sanitizer build.
 edges=$(for o in $objs; do
 	a=$(basename "$o" .o)
-	nm -u "$o" | awk '{print $2}' | while read -r sym; do
-		printf '%s\n' "$defs" | awk -v s="$sym" -v a="$a" '$1 == s && $2 != a { print a, $2 }'
-	done
-done | sort -u)
+	nm -u "$o" | awk -v a="$a" '{ print "U", $2, a }'
+done | { printf '%s\n' "$defs" | awk '{ print "D", $1, $2 }'; cat; } |
+	awk '$1 == "D" { def[$2] = $3; next } ($2 in def) && def[$2] != $3 { print $3, def[$2] }' |
+	sort -u)
 diag "calls between files:"
 printf '%s\n' "$edges" | awk '{ printf "#   %s -> %s\n", $1, $2 }'
 # tsort reports a cycle on stderr.
