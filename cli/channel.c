@@ -296,11 +296,11 @@ int parse_addr_or_fail(const char *text, struct shmq_addr *a)
 {
 	int r = shmq_addr_parse(text, a);
 
+	/* An address that cannot be one is a usage error (exit 2), as the README says. */
 	if (r == -EINVAL && !strcmp(a->why, "unknown address form"))
-		return fail("invalid address '%s': expected %s", text,
-			    shmq_addr_forms()), -EINVAL;
+		usage_error("invalid address '%s': expected %s", text, shmq_addr_forms());
 	if (r == -EINVAL)
-		return fail("invalid address '%s': %s", text, a->why), -EINVAL;
+		usage_error("invalid address '%s': %s", text, a->why);
 	/* ftok: the file is what is missing (or unreadable), not a segment. */
 	if (r)
 		return fail("%s: %s: %s", text, a->path, strerror(-r)), r;

@@ -135,6 +135,9 @@ static int classic_attach(const char *text, struct classic *c)
 {
 	memset(c, 0, sizeof(*c));
 	make_path(text, c);
+	/* A usage error exits at once: the file we made goes first. */
+	if (shmq_addr_parse(text, &c->a) == -EINVAL && c->made_file)
+		unlink(c->file);
 	if (parse_addr_or_fail(text, &c->a))
 		goto fail;
 	if (c->a.kind == SHMQ_ADDR_ID) {

@@ -47,8 +47,10 @@ check_usage "pong --hub --persistent" pong --hub --persistent x
 check_usage "send --connect --persistent" send --connect --persistent x
 
 out=$($SHMQ stat 'no such:thing' 2>&1); st=$?
-is "$st" 1 "an invalid address is a failure: exit 1"
+is "$st" 2 "an invalid address is a usage error: exit 2"
 like "$out" "expected NAME, ftok:PATH:PROJ" "  the message lists the valid forms"
+N=$(printf '%064d' 0 | tr 0 a)
+$SHMQ send "$N" x > /dev/null 2>&1; is "$?" 2 "a 64-character name is a usage error too"
 is "$(printf '%s\n' "$out" | grep -o "no such:thing" | wc -l | tr -d ' ')" 1 "  and names the address once"
 
 # Output that cannot be written is a failure, said once, never a silent 0.
