@@ -307,16 +307,53 @@ int parse_addr_or_fail(const char *text, struct shmq_addr *a)
 	return 0;
 }
 
+/*
+ * A live pair no longer holds its key: its second end marks it removed at
+ * once, so that the kernel frees it with its ends, and the key becomes 0.
+ * Its header still says the NAME it was made for: find it among the
+ * segments marked removed.  0 (one found, in *@shmid), -ENOENT (none), or
+ * -EEXIST (several: a name was reused while an older pair still runs).
+ */
+int find_removed_by_name(const struct shmq_addr *a, int *shmid, char *ids, size_t size)
+{
+	struct shmq_seg_info *list;
+	struct shmq_desc d;
+	size_t n, i, used = 0;
+	int found = 0;
+
+	if (a->kind != SHMQ_ADDR_NAME || shmq_seg_list(&list, &n))
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (!list[i].removed || list[i].key != IPC_PRIVATE ||
+		    shmq_describe(list[i].shmid, &d) || d.addr_kind != SHMQ_ADDR_NAME ||
+		    strcmp(d.name, a->name))
+			continue;
+		if (used < size)
+			used += (size_t)snprintf(ids + used, size - used, "%sid:%d",
+						 found ? ", " : "", list[i].shmid);
+		*shmid = list[i].shmid;
+		found++;
+	}
+	free(list);
+	return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
+}
+
 int resolve_shmid(const char *text, int *shmid)
 {
 	struct shmq_addr a;
+	char ids[256] = "";
 	int r = parse_addr_or_fail(text, &a);
 
 	if (r)
 		return r;
 	r = shmq_seg_open(&a, shmid);
 	if (r == -ENOENT)
+		r = find_removed_by_name(&a, shmid, ids, sizeof(ids));
+	if (r == -ENOENT)
 		fail("%s: no such segment", text);
+	else if (r == -EEXIST)
+		fail("%s: several live channels were made at this name (%s): name one by its id",
+		     text, ids);
 	else if (r)
 		fail("%s: %s", text, shmq_strerror(r));
 	return r;

@@ -38,6 +38,7 @@ const struct cmd *find_cmd(const char *name);
 int parse_addr_or_fail(const char *text, struct shmq_addr *a);
 /* The shmid at an address; prints the failure and returns -errno. */
 int resolve_shmid(const char *text, int *shmid);
+int find_removed_by_name(const struct shmq_addr *a, int *shmid, char *ids, size_t size);
 
 /* "1.5 MiB" from a byte count. */
 const char *human_size(uint64_t n, char *buf, size_t size);

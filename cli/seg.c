@@ -659,8 +659,17 @@ static int remove_one(const char *text, int force)
 	if (parse_addr_or_fail(text, &a))
 		return 1;
 	r = shmq_seg_open(&a, &shmid);
-	if (r == -ENOENT)
-		return fail("%s: no such segment", text);
+	if (r == -ENOENT) {
+		char ids[256] = "";
+
+		/* A live pair at this name (its key is gone): as stat finds it. */
+		r = find_removed_by_name(&a, &shmid, ids, sizeof(ids));
+		if (r == -EEXIST)
+			return fail("%s: several live channels were made at this name (%s): "
+				    "name one by its id", text, ids);
+		if (r)
+			return fail("%s: no such segment", text);
+	}
 	if (r)
 		return fail("%s: %s", text, shmq_strerror(r));
 	r = shmq_seg_stat(shmid, &s);

@@ -43,4 +43,21 @@ $SHMQ create "$name-odd" --size 5000 >/dev/null
 $SHMQ ls >/dev/null
 like "$($SHMQ stat "$name-odd")" "^attach *never" "ls and stat do not attach a segment that cannot be shmq's"
 $SHMQ rm "$name-odd"
+# A live pair has no key any more (its joiner marked it removed): stat
+# and rm still find it by its name.
+live=$(tname live)
+timeout 20 $SHMQ recv "$live" > /dev/null &
+rpid=$!
+(for i in $(seq 1 100); do echo "$i"; sleep 0.1; done) | timeout 20 $SHMQ send "$live" &
+spid=$!
+for i in $(seq 1 200); do
+	$SHMQ stat "$live" 2>/dev/null | grep -q "^key *0x00000000" && break
+	sleep 0.05
+done
+out=$($SHMQ stat "$live" 2>&1); st=$?
+is "$st" 0 "stat finds a live pair by its name, its key gone"
+like "$out" "^shmq *channel '$live', pair" "  and says what it is"
+out=$($SHMQ rm "$live" 2>&1)
+like "$out" "already removed" "rm finds it too, and says it is already removed"
+kill $spid $rpid 2>/dev/null; wait $spid $rpid 2>/dev/null
 done_testing
