@@ -185,6 +185,7 @@ struct ping_opts {
 	int show;		/* print the first rounds as a conversation */
 	int quiet;		/* summary only */
 	int text;		/* send "ping", expect "pong" */
+	int64_t deadline_ns;	/* -w: stop after this long (0: no limit) */
 };
 struct hist;
 /* The summary; with an interval (> 0) no rate, which would measure pauses. */

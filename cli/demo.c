@@ -122,13 +122,14 @@ static int run_demo(int argc, char **argv)
 	       "        cost (page faults, cold caches); the median is the steady state.\n\n");
 
 	printf("Step 2. The same exchange at full speed: %s round trips of 1 KiB\n"
-	       "        messages, each answer checked.  A waiting side spins briefly, then\n"
-	       "        sleeps on a futex, so an idle side uses no CPU.\n\n",
+	       "        messages (or as many as fit in 3 seconds, on a busy machine), each\n"
+	       "        answer checked.  A waiting side spins briefly, then sleeps on a\n"
+	       "        futex, so an idle side uses no CPU.\n\n",
 	       count_s);
 	{
 		char *pong_args[] = { "shmq", "pong", name, NULL };
 		char *ping_args[] = { "shmq", "ping", name, "-c", count_s, "-s", "1024",
-				      "-i", "0", "--quiet", NULL };
+				      "-i", "0", "-w", "3s", "--quiet", NULL };
 
 		pong = run_self(pong_args);
 		ping = run_self(ping_args);

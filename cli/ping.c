@@ -324,11 +324,12 @@ static int run_ping(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "text", no_argument, NULL, 't' },
 		{ "classic", no_argument, NULL, 'C' },
+		{ "deadline", required_argument, NULL, 'w' },
 		CHAN_LONGOPTS,
 		{ 0 }
 	};
 	struct chan_opts co = CHAN_OPTS_INIT(ROLE_SENDER, "a pong");
-	struct ping_opts po = { 0, 64, -1, 0, 0, 0 };
+	struct ping_opts po = { 0, 64, -1, 0, 0, 0, 0 };
 	struct shmq_info info;
 	unsigned char *out = NULL, *in = NULL;
 	struct hist *h;
@@ -338,7 +339,7 @@ static int run_ping(int argc, char **argv)
 	const char *addr;
 	shmq_t *q;
 
-	while ((c = getopt_long(argc, argv, "c:s:i:S:qtC", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:i:S:qtCw:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (parse_uint(optarg, UINT64_MAX, &po.count) || !po.count)
@@ -367,15 +368,21 @@ static int run_ping(int argc, char **argv)
 		case 'C':
 			classic = 1;
 			break;
+		case 'w':
+			if (parse_duration(optarg, &po.deadline_ns) || po.deadline_ns <= 0)
+				usage_error("invalid --deadline '%s' (such as 3s, 500ms)", optarg);
+			break;
 		default:
 			if (!chan_option(&co, c, optarg))
-				bad_option("c:s:i:S:qtC", argv);
+				bad_option("c:s:i:S:qtCw:", argv);
 		}
 	}
 	if (optind + 1 < argc || (!classic && optind == argc))
 		usage_error("takes one address");
 	if (classic)
 		classic_takes_no_channel_options(&co);
+	if (classic && po.deadline_ns)
+		usage_error("--deadline is not for --classic, which makes its rounds and ends");
 	check_chan_opts(&co, 0);
 	addr = optind < argc ? argv[optind] : CLASSIC_DEFAULT;
 	catch_signals();
@@ -438,6 +445,8 @@ static int run_ping(int argc, char **argv)
 		if (!po.text && po.size >= 8)
 			memcpy(out, &n, 8);
 		s = now_ns();
+		if (po.deadline_ns && s - t0 >= po.deadline_ns)
+			break;	/* as ping(8) -w: the summary of what was done */
 		r = shmq_send_timed(q, out, po.size, co.timeout_ns);
 		if (r)
 			break;
@@ -512,6 +521,8 @@ const struct cmd ping_command = {
 	"                      --classic none; 0: flood)\n"
 	"  -t, --text          send \"ping\" and expect \"pong\"\n"
 	"      --show N        print the first N rounds as a conversation\n"
+	"  -w, --deadline T    stop after T (3s, 500ms), whatever the count, as\n"
+	"                      ping(8) -w\n"
 	"  -q, --quiet         the summary only\n"
 	"  -C, --classic       the classic recipe's raw protocol: \"ping\" in a\n"
 	"                      20-byte segment, a line per round, then \"end\"\n"

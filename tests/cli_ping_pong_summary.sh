@@ -44,4 +44,16 @@ wait $g; st=$?
 is "$st" 1 "pong killed during a ping: ping exits 1"
 like "$(cat "/tmp/$(tname err)")" "the peer died" "  saying the peer died"
 rm -f "/tmp/$(tname err)" "/tmp/$(tname out)"
+
+# -w: stop after a time, whatever the count (as ping(8) -w), with the summary.
+w=$(tname pw)
+$SHMQ pong "$w" & p=$!
+start=$(date +%s%N)
+out=$($T $SHMQ ping "$w" -c 1000000000 -i 0 -q -w 300ms 2>&1); st=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $p
+is "$st" 0 "ping -w 300ms with a huge count: exit 0"
+like "$out" "round trips of 64 bytes in 0.3" "  the summary of the rounds made in 0.3 s"
+ok $([ "$took" -lt 30000 ]; echo $?) "  it stopped, far short of the count (${took} ms)"
+$SHMQ ping --classic -w 1s > /dev/null 2>&1; is "$?" 2 "-w with --classic is a usage error"
 done_testing
