@@ -15,6 +15,10 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Outside the system's own library directories (even /usr/local/lib needs
+# an ldconfig first), programs built with pkg-config find the library by
+# a run path: built, they run.
+RPATH := $(if $(filter /usr/lib /lib /usr/lib64 /lib64 /usr/lib/$(shell $(CC) -dumpmachine 2>/dev/null),$(LIBDIR)),,-Wl,-rpath,$${libdir} )
 # The Python module goes where the python3 found here looks: its own
 # purelib for the default prefix (/usr/local/lib/python3.X/dist-packages on
 # Debian), else that prefix's (PREFIX/lib/python3.X/site-packages).
@@ -201,7 +205,7 @@ install: all
 	install -m 644 include/shmq.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    shmq.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
+	    -e 's|@RPATH@|$(RPATH)|' shmq.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/shmq.pc
 	for m in $(wildcard man/*.1); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	install -m 644 man/shmq.3 $(DESTDIR)$(MANDIR)/man3/
@@ -210,8 +214,11 @@ install: all
 		echo '.so man3/shmq.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3; done
 	@if [ -n "$(PYTHONDIR)" ]; then \
 		install -d $(DESTDIR)$(PYTHONDIR) && \
-		install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/ && \
-		echo "installed the Python module in $(DESTDIR)$(PYTHONDIR)"; \
+		sed 's|^_INSTALLED_LIBDIR = None$$|_INSTALLED_LIBDIR = "$(LIBDIR)"|' python/shmq.py \
+			> $(DESTDIR)$(PYTHONDIR)/shmq.py && chmod 644 $(DESTDIR)$(PYTHONDIR)/shmq.py && \
+		echo "installed the Python module in $(DESTDIR)$(PYTHONDIR)" && \
+		{ $(PYTHON) -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' '$(PYTHONDIR)' || \
+		  echo "  (not on $(PYTHON)'s path: PYTHONPATH=$(PYTHONDIR))"; }; \
 	else echo "no $(PYTHON): the Python module is not installed (PYTHONDIR=... to place it)"; fi
 
 # Removes exactly what install puts there (same PREFIX, DESTDIR, PYTHONDIR).

@@ -46,6 +46,11 @@ class EndOfStream(EOFError):
     """The peer closed (or shut down) its sending side: nothing more comes."""
 
 
+# Set by make install to the library's directory: the module finds the
+# library it was installed with, under any PREFIX.
+_INSTALLED_LIBDIR = None
+
+
 def _find_library():
     wanted = os.environ.get("SHMQ_LIBRARY")
     if wanted:
@@ -56,8 +61,10 @@ def _find_library():
             raise ImportError("SHMQ_LIBRARY=%s cannot be loaded: %s" % (wanted, e)) from e
     here = os.path.dirname(os.path.abspath(__file__))
     candidates = [os.path.join(here, "..", "build", "libshmq.so"),
-                  os.path.join(here, "libshmq.so"),
-                  ctypes.util.find_library("shmq")]
+                  os.path.join(here, "libshmq.so")]
+    if _INSTALLED_LIBDIR:
+        candidates.append(os.path.join(_INSTALLED_LIBDIR, "libshmq.so.0"))
+    candidates.append(ctypes.util.find_library("shmq"))
     for path in candidates:
         if path and (os.path.exists(path) or not os.path.dirname(path)):
             try:

@@ -71,6 +71,27 @@ needed=$(readelf -d "$dest/prog" | grep -c 'NEEDED.*libshmq.so.0')
 is "$needed" 1 "the program depends on libshmq.so.0"
 out=$("$dest/opt/shmq/bin/shmq" --version); st=$?
 is "$st" 0 "the installed shmq runs"
+# A real install under a PREFIX of one's own (no DESTDIR): a program built
+# with pkg-config runs as built, and the Python module, found through
+# PYTHONPATH, loads the library installed with it.
+pfx=$(mktemp -d /tmp/shmq-prefix.XXXXXX)
+make -s --no-print-directory install BUILD="$BUILD" PREFIX="$pfx" >/dev/null 2>&1
+is "$?" 0 "make install PREFIX=$pfx"
+${CC:-cc} $SAN_CFLAGS -o "$pfx/prog" "$dest/prog.c" \
+	$(PKG_CONFIG_SYSROOT_DIR= PKG_CONFIG_PATH="$pfx/lib/pkgconfig" pkg-config --cflags --libs shmq) 2>&1
+out=$(env -u LD_LIBRARY_PATH "$pfx/prog"); st=$?
+is "$st" 0 "  a program built with its pkg-config runs with no LD_LIBRARY_PATH"
+if command -v python3 >/dev/null && [ -z "${SAN_CFLAGS:-}" ]; then
+	pyp=$(python3 -c 'import sysconfig, sys; p = sys.argv[1]; print(sysconfig.get_path("purelib", "posix_prefix", {"base": p, "platbase": p}))' "$pfx")
+	out=$(cd / && env -u SHMQ_LIBRARY PYTHONPATH="$pyp" python3 -c 'import shmq; print(shmq._lib._name)' 2>&1)
+	is "$out" "$pfx/lib/libshmq.so.0" "  the Python module loads the library installed with it"
+else
+	skip "python3 (not a sanitizer build) is needed"
+fi
+rm -f "$pfx/prog"
+make -s --no-print-directory uninstall BUILD="$BUILD" PREFIX="$pfx" >/dev/null 2>&1
+is "$(find "$pfx" -type f | sed "s|^$pfx||")" "" "  make uninstall PREFIX=... leaves no file of it"
+rm -rf "$pfx"
 # make uninstall takes away exactly what install put there.
 rm -f "$dest/prog" "$dest/prog.c"
 make -s --no-print-directory uninstall BUILD="$BUILD" DESTDIR="$dest" PREFIX=/opt/shmq >/dev/null 2>&1
