@@ -153,8 +153,15 @@ void open_failure(const char *addr, const struct chan_opts *co, int r,
 		else
 			fail("%s: no peer arrived within %s", addr, t);
 	} else if (r == -EACCES && err[0]) {
-		fail("%s: refused: %s%s", addr, err, strstr(err, "uid is trusted") ?
-		     " (--trust-uid)" : "");
+		const char *m = strstr(err, "has mode ");
+		char hint[48] = "";
+
+		/* A wider mode than ours: say how to ask for it. */
+		if (m && strstr(err, "grants more than"))
+			snprintf(hint, sizeof(hint), " (--mode %.4s to join it)", m + 9);
+		else if (strstr(err, "uid is trusted"))
+			snprintf(hint, sizeof(hint), " (--trust-uid)");
+		fail("%s: refused: %s%s", addr, err, hint);
 	} else {
 		fail("%s: %s", addr, err[0] ? err : shmq_strerror(r));
 	}

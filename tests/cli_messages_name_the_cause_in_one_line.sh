@@ -103,4 +103,13 @@ else
 	skip "script(1) cannot make a terminal here"
 	skip "script(1) cannot make a terminal here"
 fi
+# A channel made with a wider mode: the refusal says how to join it.
+mm=$(tname mode)
+timeout 10 $SHMQ recv --mode 0660 "$mm" -n 1 > /dev/null &
+rp=$!
+for i in $(seq 1 100); do $SHMQ stat "$mm" > /dev/null 2>&1 && break; sleep 0.05; done
+one_line "a joiner refused for the channel's mode 0660" 1 "grants more than the 0600 asked for.*(--mode 0660 to join it)" \
+	$SHMQ send "$mm" hi
+echo hi | $SHMQ send --mode 0660 "$mm"; is "$?" 0 "  and with --mode 0660 it joins"
+wait $rp
 done_testing
