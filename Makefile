@@ -220,6 +220,9 @@ install: all
 		{ $(PYTHON) -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' '$(PYTHONDIR)' || \
 		  echo "  (not on $(PYTHON)'s path: PYTHONPATH=$(PYTHONDIR))"; }; \
 	else echo "no $(PYTHON): the Python module is not installed (PYTHONDIR=... to place it)"; fi
+	@# The loader's cache, so that /usr/local/lib's new library is found at once.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		ldconfig && echo "ran ldconfig"; fi
 
 # Removes exactly what install puts there (same PREFIX, DESTDIR, PYTHONDIR).
 uninstall:
