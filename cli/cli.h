@@ -39,6 +39,8 @@ int parse_addr_or_fail(const char *text, struct shmq_addr *a);
 /* The shmid at an address; prints the failure and returns -errno. */
 int resolve_shmid(const char *text, int *shmid);
 int find_removed_by_name(const struct shmq_addr *a, int *shmid, char *ids, size_t size);
+/* seg.c: an end of a shmq segment in words ("pid 12 (alive)", "free"). */
+const char *endpoint_words(const struct shmq_desc_endpoint *e, char *buf, size_t size);
 
 /* "1.5 MiB" from a byte count. */
 const char *human_size(uint64_t n, char *buf, size_t size);
@@ -195,7 +197,7 @@ int classic_pong(const char *addr, int64_t timeout_ns, int verbose);
 int classic_ping(const char *addr, const struct ping_opts *po, int64_t timeout_ns);
 
 /* The subcommands, each defined (help text included) with its code. */
-extern const struct cmd send_command, recv_command, pub_command, sub_command, ping_command, pong_command, demo_command, bench_command, ls_command, stat_command, rm_command, create_command, clean_command;
+extern const struct cmd send_command, recv_command, pub_command, sub_command, ping_command, pong_command, demo_command, bench_command, ls_command, stat_command, rm_command, create_command, clean_command, top_command;
 
 /* An aligned text table: add rows of strings, then print. */
 struct table {

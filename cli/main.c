@@ -19,6 +19,7 @@ static const struct cmd *const cmds[] = {
 	&demo_command,
 	&bench_command,
 	&ls_command,
+	&top_command,
 	&stat_command,
 	&rm_command,
 	&create_command,

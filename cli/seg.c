@@ -79,7 +79,7 @@ static const char *shmq_words(const struct shmq_desc *d, int r, uint64_t segsz,
 	return buf;
 }
 
-static const char *endpoint_words(const struct shmq_desc_endpoint *e, char *buf,
+const char *endpoint_words(const struct shmq_desc_endpoint *e, char *buf,
 				  size_t size)
 {
 	switch (e->state) {

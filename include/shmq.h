@@ -686,6 +686,24 @@ struct shmq_desc {
  */
 int shmq_describe(int shmid, struct shmq_desc *desc);
 
+/*
+ * What has flowed through a shmq segment: counters that only grow, for
+ * rates (shmq top).  Read the same way as shmq_describe() (attached
+ * read-only for a moment).  A channel: bytes[i], the ring bytes committed
+ * from endpoint i to the other since it was made (each message takes 8
+ * bytes of header and its length rounded up to 8), and released[i], those
+ * its reader has freed.  A topic: messages, the next sequence number.  A
+ * hub: nothing of its own (its clients' channels are channels).
+ */
+struct shmq_traffic {
+	int kind;
+	uint64_t bytes[2];
+	uint64_t released[2];
+	uint64_t messages;
+	uint64_t reserved[4];	/* 0 */
+};
+int shmq_describe_traffic(int shmid, struct shmq_traffic *traffic);
+
 #ifdef __cplusplus
 }
 #endif

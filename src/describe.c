@@ -8,6 +8,7 @@
 
 #include "atomics.h"
 #include "kind.h"
+#include "topic_layout.h"
 
 /*
  * A segment still being set up: its header may be half written (even its
@@ -128,6 +129,49 @@ SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
 	if (r)
 		return r;
 	r = shmq_describe_memory(p, &s, d);
+	shmq_seg_detach(p);
+	return r;
+}
+
+/* The counters of a checked segment @mem of kind @kind (see shmq.h). */
+static void traffic_of(const void *mem, int kind, struct shmq_traffic *t)
+{
+	const struct shmq_hdr *h = mem;
+	int i;
+
+	t->kind = kind;
+	if (kind == SHMQ_KIND_CHANNEL) {
+		for (i = 0; i < 2; i++) {
+			t->bytes[i] = shmq_load_acquire(&h->ring[i].tail);
+			t->released[i] = shmq_load_acquire(&h->ring[i].head);
+		}
+	} else if (kind == SHMQ_KIND_TOPIC) {
+		const struct shmq_topic_ctl *ctl = (const void *)((const unsigned char *)mem +
+								   SHMQ_HDR_SIZE);
+
+		t->messages = shmq_load_acquire(&ctl->tail);
+	}
+}
+
+SHMQ_API int shmq_describe_traffic(int shmid, struct shmq_traffic *t)
+{
+	struct shmq_seg_info s;
+	struct shmq_desc d;
+	void *p;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	r = shmq_seg_stat(shmid, &s);
+	if (r)
+		return r;
+	if (shmq_life_shaped(&s) || !shmq_kind_plausible(s.size))
+		return -EPROTO;
+	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
+	if (r)
+		return r;
+	r = shmq_describe_memory(p, &s, &d);
+	if (r == 0 && d.ready)
+		traffic_of(p, d.kind, t);
 	shmq_seg_detach(p);
 	return r;
 }
