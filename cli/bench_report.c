@@ -131,9 +131,9 @@ const char *size_words(size_t s, char *buf, size_t size)
 static int table_layout(int mode, size_t size, const char *const **head,
 			char *title, size_t tsize)
 {
-	static const char *const pp_head[] = { "transport", "round trips/s", "p50 us",
-		"p99 us", "p99.9 us", "max us", "CPU us/rt", "vs kernel", "vs floor" };
-	static const char *const st_head[] = { "transport", "messages/s", "MB/s",
+	static const char *const pp_head[] = { "transport", "round trips/s", "min-max",
+		"p50 us", "p99 us", "p99.9 us", "max us", "CPU us/rt", "vs kernel", "vs floor" };
+	static const char *const st_head[] = { "transport", "messages/s", "min-max", "MB/s",
 		"CPU us/msg", "vs kernel", "of bound" };
 	static const char *const wk_head[] = { "transport", "p50 us", "p99 us", "max us",
 		"samples" };
@@ -146,13 +146,14 @@ static int table_layout(int mode, size_t size, const char *const **head,
 		*head = pp_head;
 		snprintf(title, tsize, "Ping-pong, %s messages (vs kernel: round trips/s "
 			 "over the best kernel transport's; vs floor: p50 over the "
-			 "floor's)", sz);
-		return 9;
+			 "floor's; min-max: the spread of the repetitions)", sz);
+		return 10;
 	case MODE_STREAM:
 		*head = st_head;
 		snprintf(title, tsize, "Streaming, %s messages one way (of bound: share "
-			 "of one process's memcpy rate)", sz);
-		return 6;
+			 "of one process's memcpy rate; min-max: the spread of the "
+			 "repetitions)", sz);
+		return 7;
 	case MODE_WAKE:
 		*head = wk_head;
 		snprintf(title, tsize, "Wake-up: send to the return of a receiver that "
@@ -166,22 +167,33 @@ static int table_layout(int mode, size_t size, const char *const **head,
 	}
 }
 
+/* The repetitions' lowest and highest rates: "1.20M-1.52M". */
+static const char *spread(const struct bench_result *r, char *buf, size_t size)
+{
+	char lo[16], hi[16];
+
+	snprintf(buf, size, "%s-%s", si(r->rate_min, lo, sizeof(lo)),
+		 si(r->rate_max, hi, sizeof(hi)));
+	return buf;
+}
+
 /* One result as a row of its mode's table. */
 static void result_row(struct table *t, const struct bench_result *r)
 {
-	char c[9][32];
+	char c[10][32];
 
 	if (r->status) {
 		char note[540];
 
 		snprintf(note, sizeof(note), "%s: %s", r->status > 0 ? "skipped" : "FAILED",
 			 r->note);
-		table_row(t, r->t->name, note, "", "", "", "", "", "", "");
+		table_row(t, r->t->name, note, "", "", "", "", "", "", "", "");
 		return;
 	}
 	switch (r->mode) {
 	case MODE_PINGPONG:
-		table_row(t, r->t->name, si(r->rate, c[0], 32), us(r->p50, c[1], 32),
+		table_row(t, r->t->name, si(r->rate, c[0], 32), spread(r, c[8], 32),
+			  us(r->p50, c[1], 32),
 			  us(r->p99, c[2], 32), us(r->p999, c[3], 32), us(r->max, c[4], 32),
 			  us(r->cpu_us * 1e3, c[5], 32), ratio(r->vs_kernel, c[6], 32),
 			  ratio(r->vs_floor, c[7], 32));
@@ -192,7 +204,7 @@ static void result_row(struct table *t, const struct bench_result *r)
 			snprintf(c[4], 32, "%.0f%%", r->vs_floor * 100);
 		else
 			snprintf(c[4], 32, "-");
-		table_row(t, r->t->name, si(r->rate, c[0], 32), c[1],
+		table_row(t, r->t->name, si(r->rate, c[0], 32), spread(r, c[8], 32), c[1],
 			  us(r->cpu_us * 1e3, c[2], 32), ratio(r->vs_kernel, c[3], 32), c[4]);
 		break;
 	case MODE_WAKE:
@@ -241,7 +253,7 @@ static void print_tables(const struct bench_result *res, size_t n, int md)
 	for (mode = 0; mode < MODE_COUNT; mode++)
 		for (k = 0; k < nsizes; k++) {
 			const char *const *head;
-			char title[160];
+			char title[256];
 			struct table t;
 			int cols, rows = 0;
 
@@ -251,7 +263,7 @@ static void print_tables(const struct bench_result *res, size_t n, int md)
 				continue;
 			cols = table_layout(mode, sizes[k], &head, title, sizeof(title));
 			printf(md ? "\n**%s**\n\n" : "\n%s\n", title);
-			table_init(&t, cols, head, "lrrrrrrrr");
+			table_init(&t, cols, head, "lrrrrrrrrr");
 			for (i = 0; i < n; i++)
 				if (res[i].mode == mode && res[i].size == sizes[k])
 					result_row(&t, &res[i]);

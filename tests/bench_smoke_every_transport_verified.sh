@@ -49,6 +49,7 @@ is "$missing" "" "the table has a row for each transport"
 like "$(cat "$tmp/table")" "^msgq .*skipped: messages over msgmax" \
 	"a message queue over its size limit is skipped, saying why"
 like "$(cat "$tmp/table")" "^Streaming, 64 KiB messages" "a table per mode and size"
+like "$(cat "$tmp/table")" "^transport .*round trips/s .*min-max" "  each row with the spread of its repetitions"
 
 $B -t shmq-hybrid,pipe --csv > "$tmp/csv" 2>/dev/null
 is "$(head -1 "$tmp/csv" | cut -d, -f1-5)" "transport,kind,mode,size,status" "--csv has a header"
