@@ -91,6 +91,16 @@ const struct transport *bench_find(const char *name);
 int bench_available(const struct transport *t);
 const char *bench_family_name(int family);
 
+/* A spinning wait's pause. */
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 /* What transports share. */
 void bench_nothing(struct bench_ctx *c);
 void bench_no_disconnect(struct bench_ctx *c, int side);

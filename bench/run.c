@@ -27,14 +27,7 @@
 #define MAX_REPS 32
 #define CHILD_LIMIT_S 60	/* a side that takes longer is killed: a hang */
 
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
+
 
 /* What the two sides tell the parent, in memory all three share. */
 struct board {
@@ -429,7 +422,7 @@ static int idle_receiver(struct side_args *a, unsigned char *in)
 }
 
 /* ------------------------------------------------------------------ */
-/* The floor: a bare cache line, and one process's memcpy              */
+/* The floor's ping-pong: a bare cache line                             */
 /* ------------------------------------------------------------------ */
 
 static int floor_side(struct side_args *a)
@@ -480,48 +473,6 @@ static int floor_side(struct side_args *a)
 	return 0;
 }
 
-/* The memcpy bound: one process copying each message in and out once. */
-static int memcpy_bound(struct side_args *a)
-{
-	size_t size = a->c->size;
-	unsigned char *ring = malloc(size * 64), *in = malloc(size), *out = malloc(size);
-	struct board *b = a->b;
-	uint64_t n = 0, i;
-	int64_t t0;
-	int rep;
-
-	if (!ring || !in || !out)
-		return -ENOMEM;
-	memset(ring, 0, size * 64);
-	t0 = now_ns();
-	do {
-		stamp(out, size, a->pattern, n);
-		memcpy(ring + (n % 64) * size, out, size);
-		memcpy(in, ring + (n % 64) * size, size);
-		if (!check(in, size, a->pattern, n))
-			return -EBADMSG;
-		n++;
-	} while (warming_up(a->job, n, t0));
-	b->warm = n;
-	b->per_rep = calibrate(a->job, n, now_ns() - t0);
-	for (rep = 0; rep < a->job->reps; rep++) {
-		t0 = now_ns();
-		for (i = 0; i < b->per_rep; i++, n++) {
-			stamp(out, size, a->pattern, n);
-			memcpy(ring + (n % 64) * size, out, size);
-			memcpy(in, ring + (n % 64) * size, size);
-			if (!check(in, size, a->pattern, n))
-				return -EBADMSG;
-		}
-		b->rate[rep] = b->per_rep * 1e9 / (double)(now_ns() - t0);
-	}
-	b->verified[0] = b->verified[1] = n;
-	free(ring);
-	free(in);
-	free(out);
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 
 static int run_side(struct side_args *a)
@@ -532,8 +483,8 @@ static int run_side(struct side_args *a)
 
 	if (!buf1 || !buf2)
 		return -ENOMEM;
-	if (t->family == FAMILY_FLOOR)
-		return mode == MODE_PINGPONG ? floor_side(a) : memcpy_bound(a);
+	if (t->family == FAMILY_FLOOR && mode == MODE_PINGPONG)
+		return floor_side(a);
 	r = t->connect(a->c, a->side);
 	if (r)
 		return r;
@@ -616,8 +567,7 @@ int bench_run(const struct transport *t, const struct bench_job *job,
 	for (i = 0; i < (int)c.size + 16; i++)
 		pattern[i] = (unsigned char)(i * 131 + 7);
 
-	/* The memcpy bound needs one process; everything else two. */
-	sides = (t->family == FAMILY_FLOOR && job->mode != MODE_PINGPONG) ? 1 : 2;
+	sides = 2;
 	fflush(NULL);
 	for (i = sides - 1; i >= 0; i--) {
 		pid[i] = fork();

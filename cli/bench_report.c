@@ -151,8 +151,8 @@ static int table_layout(int mode, size_t size, const char *const **head,
 	case MODE_STREAM:
 		*head = st_head;
 		snprintf(title, tsize, "Streaming, %s messages one way (of bound: share "
-			 "of one process's memcpy rate; min-max: the spread of the "
-			 "repetitions)", sz);
+			 "of the floor's rate, a bare fixed-slot ring between the two "
+			 "processes; min-max: the spread of the repetitions)", sz);
 		return 7;
 	case MODE_WAKE:
 		*head = wk_head;
