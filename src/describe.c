@@ -110,29 +110,6 @@ static int describe_life(const struct shmq_seg_info *s, struct shmq_desc *d)
 	return 0;
 }
 
-SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
-{
-	struct shmq_seg_info s;
-	void *p;
-	int r;
-
-	memset(d, 0, sizeof(*d));
-	r = shmq_seg_stat(shmid, &s);
-	if (r)
-		return r;
-	if (shmq_life_shaped(&s))
-		return describe_life(&s, d);
-	/* Attach (which shows in its times and last pid) only what may be ours. */
-	if (!shmq_kind_plausible(s.size))
-		return -EPROTO;
-	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
-	if (r)
-		return r;
-	r = shmq_describe_memory(p, &s, d);
-	shmq_seg_detach(p);
-	return r;
-}
-
 /* The counters of a checked segment @mem of kind @kind (see shmq.h). */
 static void traffic_of(const void *mem, int kind, struct shmq_traffic *t)
 {
@@ -153,25 +130,45 @@ static void traffic_of(const void *mem, int kind, struct shmq_traffic *t)
 	}
 }
 
-SHMQ_API int shmq_describe_traffic(int shmid, struct shmq_traffic *t)
+/*
+ * What shmq_describe() and shmq_describe_traffic() share: the kernel's
+ * facts, then a read-only attach of what may be ours, checked; with @t,
+ * the counters too (a life token has none).
+ */
+static int describe_segment(int shmid, struct shmq_desc *d, struct shmq_traffic *t)
 {
 	struct shmq_seg_info s;
-	struct shmq_desc d;
 	void *p;
 	int r;
 
-	memset(t, 0, sizeof(*t));
+	memset(d, 0, sizeof(*d));
 	r = shmq_seg_stat(shmid, &s);
 	if (r)
 		return r;
-	if (shmq_life_shaped(&s) || !shmq_kind_plausible(s.size))
+	if (shmq_life_shaped(&s))
+		return t ? -EPROTO : describe_life(&s, d);
+	/* Attach (which shows in its times and last pid) only what may be ours. */
+	if (!shmq_kind_plausible(s.size))
 		return -EPROTO;
 	r = shmq_seg_attach(shmid, SHMQ_SEG_RDONLY, &p);
 	if (r)
 		return r;
-	r = shmq_describe_memory(p, &s, &d);
-	if (r == 0 && d.ready)
-		traffic_of(p, d.kind, t);
+	r = shmq_describe_memory(p, &s, d);
+	if (t && r == 0 && d->ready)
+		traffic_of(p, d->kind, t);
 	shmq_seg_detach(p);
 	return r;
+}
+
+SHMQ_API int shmq_describe(int shmid, struct shmq_desc *d)
+{
+	return describe_segment(shmid, d, NULL);
+}
+
+SHMQ_API int shmq_describe_traffic(int shmid, struct shmq_traffic *t)
+{
+	struct shmq_desc d;
+
+	memset(t, 0, sizeof(*t));
+	return describe_segment(shmid, &d, t);
 }

@@ -512,7 +512,7 @@ SHMQ_API int shmq_hub_drop(shmq_hub_t *h, shmq_t *c)
 	if (h->clients[i].in_deaths)
 		shmq_poller_remove(h->deaths, shmq_chan_peer_pidfd(c));
 	if (h->clients[i].bit >= 0)
-		shmq_ready_drop(&h->ready, h->clients[i].bit);
+		shmq_ready_free_bit(&h->ready, h->clients[i].bit);
 	else
 		h->unmarked--;
 	memmove(&h->clients[i], &h->clients[i + 1],

@@ -74,11 +74,6 @@ void shmq_ready_own(struct shmq_ready_set *r, int bit, shmq_t *c)
 	shmq_ready_queue(r, bit);	/* it may have sent before we knew it */
 }
 
-void shmq_ready_drop(struct shmq_ready_set *r, int bit)
-{
-	shmq_ready_free_bit(r, bit);	/* still queued: the look finds nobody */
-}
-
 void shmq_ready_hold(struct shmq_ready_set *r, int bit, int hold)
 {
 	r->held[bit] = (unsigned char)hold;

@@ -23,13 +23,15 @@ struct shmq_ready_set {
 };
 
 void shmq_ready_init(struct shmq_ready_set *r, struct shmq_hub_area *area);
-/* A free bit for an asker (-1: all taken), and giving one back. */
+/*
+ * A free bit for an asker (-1: all taken), and giving one back (an
+ * asker's that never joined, or a dropped client's: if it is still
+ * queued, the look finds nobody).
+ */
 int shmq_ready_take_bit(struct shmq_ready_set *r);
 void shmq_ready_free_bit(struct shmq_ready_set *r, int bit);
 /* Client @c joined with @bit: it is queued for a first look. */
 void shmq_ready_own(struct shmq_ready_set *r, int bit, shmq_t *c);
-/* The client holding @bit is gone (dropped, closed): the bit is free. */
-void shmq_ready_drop(struct shmq_ready_set *r, int bit);
 void shmq_ready_hold(struct shmq_ready_set *r, int bit, int hold);
 /* Queue the client holding @bit for a look (no client: nothing). */
 void shmq_ready_queue(struct shmq_ready_set *r, int bit);
