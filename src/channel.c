@@ -39,14 +39,15 @@ static int unusable(struct shmq *q)
 
 /*
  * A hub's client: our bit in the hub's ready set, then its summary's.
- * The full barrier first orders the commit before the looks: the server
- * takes a word (exchange) before it reads our ring, so either it sees the
- * commit, or we see our bit gone and set it again.  A look before each
- * write: a bit still set costs no write to a line others share.
+ * The commit must be ordered before the looks at the bits (the server
+ * takes a word by exchange before it reads our ring, so either it sees
+ * the commit, or we see our bit gone and set it again): the full barrier
+ * of the data eventcount's notify, just before, does it (notify_data()).
+ * A look before each write: a bit still set costs no write to a line
+ * others share.
  */
 static void mark_ready(const struct shmq_hub_bell *b)
 {
-	shmq_smp_mb();
 	if (!(shmq_load_relaxed(b->ready) & b->ready_mask))
 		shmq_fetch_or_release(b->ready, b->ready_mask);
 	if (!(shmq_load_relaxed(b->summary) & b->summary_mask))
@@ -56,6 +57,7 @@ static void mark_ready(const struct shmq_hub_bell *b)
 /* After a commit or a close: wake the reader, and a hub's server. */
 static void notify_data(struct shmq *q)
 {
+	/* Its full barrier also orders the commit before mark_ready()'s looks. */
 	shmq_ec_notify(&q->tx.ctl->data, q->waiter.wake, &q->tx.ctl->data_poller);
 	if (q->bell.door) {
 		if (q->bell.ready)
