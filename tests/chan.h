@@ -97,6 +97,40 @@ static inline shmq_t *must_open(const char *addr, struct shmq_options *o)
 	return q;
 }
 
+/*
+ * The far end of a round-trip test: open @addr and echo every message
+ * until the stream ends.  How it ended (a receive's error, -EPIPE at a
+ * clean close), or 1 if it could not open.
+ */
+static inline int t_echo(const char *addr)
+{
+	char buf[64];
+	size_t len;
+	shmq_t *q = must_open(addr, NULL);
+	int r;
+
+	if (!q)
+		return 1;
+	while ((r = shmq_recv(q, buf, sizeof(buf), &len)) == 0)
+		if (shmq_send(q, buf, len))
+			break;
+	shmq_close(q);
+	return r;
+}
+
+/* "ping" there and back within 2 s each way: 0, or why not. */
+static inline int t_round_trip(shmq_t *q)
+{
+	char buf[64];
+	size_t len;
+	int r = shmq_send_timed(q, "ping", 4, 2000000000LL);
+
+	if (r)
+		return r;
+	r = shmq_recv_timed(q, buf, sizeof(buf), &len, 2000000000LL);
+	return r ? r : len == 4 && !memcmp(buf, "ping", 4) ? 0 : -EPROTO;
+}
+
 static inline uint64_t t_mix(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ull;

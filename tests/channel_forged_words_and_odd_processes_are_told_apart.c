@@ -222,29 +222,8 @@ static void sealed_leftover(void)
 
 static int echo(void *arg)
 {
-	int *end = arg;
-	char buf[64];
-	size_t len;
-	shmq_t *q = must_open(addr, NULL);
-	int r;
-
-	if (!q)
-		return 1;
-	while ((r = shmq_recv(q, buf, sizeof(buf), &len)) == 0)
-		if (shmq_send(q, buf, len))
-			break;
-	*end = r;
-	shmq_close(q);
+	*(int *)arg = t_echo(addr);
 	return 0;
-}
-
-static int round_trip(shmq_t *q)
-{
-	char buf[8];
-	size_t len;
-	int r = shmq_send_timed(q, "ping", 4, 2000000000LL);
-
-	return r ? r : shmq_recv_timed(q, buf, sizeof(buf), &len, 2000000000LL);
 }
 
 static void raw_clone_child(void)
@@ -258,14 +237,14 @@ static void raw_clone_child(void)
 	q = must_open(addr, NULL);
 	if (!q)
 		bail_out("open");
-	is_int(round_trip(q), 0, "a round trip before a raw clone()");
+	is_int(t_round_trip(q), 0, "a round trip before a raw clone()");
 	c = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (c == 0) {
 		shmq_close(q);
 		_exit(0);
 	}
 	wait_child(c, 5000);
-	is_int(round_trip(q), 0, "  a raw clone() child closed the inherited handle: the parent goes on");
+	is_int(t_round_trip(q), 0, "  a raw clone() child closed the inherited handle: the parent goes on");
 	is_int(*end, 0, "  and its peer saw no end of stream");
 	shmq_close(q);
 	wait_child(e, 5000);

@@ -34,31 +34,7 @@ static const char *own_addr;
 
 static int echo(void *arg)
 {
-	const char *addr = arg;
-	char buf[64];
-	size_t len;
-	shmq_t *q = must_open(addr, NULL);
-	int r;
-
-	if (!q)
-		return 1;
-	while ((r = shmq_recv(q, buf, sizeof(buf), &len)) == 0)
-		if (shmq_send(q, buf, len))
-			break;
-	shmq_close(q);
-	return 0;
-}
-
-static int round_trip(shmq_t *q)
-{
-	char buf[64];
-	size_t len;
-	int r = shmq_send_timed(q, "ping", 4, 2000000000LL);
-
-	if (r)
-		return r;
-	r = shmq_recv_timed(q, buf, sizeof(buf), &len, 2000000000LL);
-	return r ? r : len == 4 && !memcmp(buf, "ping", 4) ? 0 : -EPROTO;
+	return t_echo(arg) == 1;
 }
 
 static int highest_fd(void)
@@ -245,7 +221,7 @@ static void one_child(shmq_t *q, shmq_hub_t *hub, int raw)
 	       "(10 closed, 11 TCP, 12 pipe, 2x its channel; 1xx after closing what it inherited)", raw ? "a _Fork()" : "a fork()");
 	ok(sh->parked >= ROUNDS / 2, "  the parent waited in poll() in %d of %d rounds",
 	   sh->parked, ROUNDS);
-	is_int(round_trip(q), 0, "  the parent's own channel still works");
+	is_int(t_round_trip(q), 0, "  the parent's own channel still works");
 }
 
 int main(void)
@@ -265,7 +241,7 @@ int main(void)
 		bail_out("open");
 	ok(shmq_fd(q) >= 0 && shmq_send_fd(q) >= 0 && shmq_hub_fd(hub) >= 0,
 	   "the parent holds a channel's two descriptors and a hub's");
-	is_int(round_trip(q), 0, "a round trip before any fork");
+	is_int(t_round_trip(q), 0, "a round trip before any fork");
 	one_child(q, hub, 0);
 	one_child(q, hub, 1);
 	{
@@ -280,7 +256,7 @@ int main(void)
 		is_int(child_exit_code(wait_child(pid, 30000)), 0,
 		       "a fork() in a _Fork() child that closed what it inherited: the "
 		       "grandchild neither hangs (40) nor closes the child's files (2xx)");
-		is_int(round_trip(q), 0, "  the parent's own channel still works");
+		is_int(t_round_trip(q), 0, "  the parent's own channel still works");
 	}
 	shmq_hub_close(hub);
 	shmq_close(q);
