@@ -61,15 +61,17 @@ static int spin(const struct shmq_waiter *w, const struct shmq_wait_ops *ops,
 /*
  * A sleeping thread's bit, set and cleared alone: an event loop's
  * announcement on the same eventcount (SHMQ_EC_POLLER) stays as it is.
+ * On a shared eventcount the bit is left for the notifier (wait.h).
  */
 static void announce(struct shmq_ec *ec)
 {
 	shmq_fetch_or_relaxed(&ec->waiting, SHMQ_EC_SLEEPER);
 }
 
-static void withdraw(struct shmq_ec *ec)
+static void withdraw(struct shmq_ec *ec, const struct shmq_waiter *w)
 {
-	shmq_fetch_and_relaxed(&ec->waiting, ~SHMQ_EC_SLEEPER);
+	if (!w->shared)
+		shmq_fetch_and_relaxed(&ec->waiting, ~SHMQ_EC_SLEEPER);
 }
 
 /*
@@ -94,16 +96,16 @@ static int park(struct shmq_ec *ec, const struct shmq_waiter *w,
 		shmq_smp_mb();
 		r = ops->ready(ctx);
 		if (r) {
-			withdraw(ec);
+			withdraw(ec, w);
 			return r > 0 ? 0 : r;
 		}
 		if (now >= deadline || shmq_stopped(w)) {
-			withdraw(ec);
+			withdraw(ec, w);
 			return now >= deadline ? -ETIMEDOUT : -EINTR;
 		}
 		r = w->wake->wait(&ec->seq, key, min64(deadline, next_check));
 		if (r == -EINTR && w->interruptible) {
-			withdraw(ec);
+			withdraw(ec, w);
 			/* A last look: what arrived is delivered, not lost. */
 			r = ops->ready(ctx);
 			return r ? (r > 0 ? 0 : r) : -EINTR;

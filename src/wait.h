@@ -34,6 +34,13 @@ struct shmq_waiter {
 	 * 885k round trips/s, while 8 B keeps polling at every pause).
 	 */
 	uint32_t pauses;
+	/*
+	 * Others may sleep on the same eventcount (a topic's subscribers):
+	 * then a waiter that announced itself never withdraws, because the
+	 * bit it would clear may be another sleeper's, whose wakeup would be
+	 * lost.  A bit left set costs the next notify one needless wake.
+	 */
+	int shared;
 	const struct shmq_wake_ops *wake;	/* how to sleep: the futex */
 };
 
