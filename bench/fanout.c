@@ -110,18 +110,28 @@ static int sub_wait(void)
 static int sub_topic(struct fan *f, int i)
 {
 	struct shmq_options o = { .wait = sub_wait() };
-	struct shmq_topic_options to = { .flags = f->method == F_TOPIC_LOSSY ? SHMQ_SUB_LOSSY : 0 };
+	int lossy = f->method == F_TOPIC_LOSSY;
+	struct shmq_topic_options to = { .flags = lossy ? SHMQ_SUB_LOSSY : 0 };
 	unsigned char *m = malloc(f->size);
 	uint64_t next = 0;
+	const void *p = NULL;
 	shmq_sub_t *s;
 	size_t len;
 
 	if (!m || shmq_sub_open(f->name, &o, &to, &s))
 		return 1;
 	__atomic_fetch_add(&f->sh->ready, 1, __ATOMIC_RELEASE);
-	/* Copying: a lossy subscriber's copy is checked before it is returned. */
-	while (shmq_sub_recv_timed(s, m, f->size, &len, 30000000000LL) == 0)
-		take(f, i, m, len, &next);
+	/*
+	 * Lossless: zero copy, as the channels' subscribers read.  Lossy:
+	 * copying, since a message may be overwritten while it is looked at
+	 * and only a copy is checked before it is returned.
+	 */
+	while (!lossy ? shmq_sub_peek(s, &p, &len, 30000000000LL) == 0 :
+	       shmq_sub_recv_timed(s, m, f->size, &len, 30000000000LL) == 0) {
+		take(f, i, lossy ? m : p, len, &next);
+		if (!lossy)
+			shmq_sub_release(s);
+	}
 	free(m);
 	f->sh->done_ns[i] = mono_ns();
 	shmq_sub_close(s);
