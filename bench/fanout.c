@@ -7,6 +7,8 @@
  *   topic-lossy  a topic, lossy subscribers (the publisher never waits)
  *   chans        the naive way: K pair channels, every message sent K times
  *   pipes        K pipes, every message written K times
+ * The topic's ring has the memory of the K channels' rings together
+ * (rounded down to a power of two).
  * Each message carries its seq and its send time, and is checked by every
  * subscriber (a lossless one must see every seq in order; a lossy one only
  * increasing seqs, and counts what it got).  Reported: messages per second
@@ -53,7 +55,7 @@ struct fan {
 };
 
 struct fan_result {
-	double per_sub, total, pub_ns, p50_us, p99_us;
+	double per_sub, total, lo, hi, pub_ns, p50_us, p99_us;
 	uint64_t bad;
 };
 
@@ -289,8 +291,14 @@ static int run_one(struct fan *f, struct fan_result *res)
 	memset(q, 0, sizeof(q));
 	while (to.slot_size < f->size + 16)
 		to.slot_size *= 2;
-	/* The same memory as each channel's ring: 1 MiB. */
-	to.slots = (1u << 20) / to.slot_size;
+	/*
+	 * The memory of the K channels' rings together (1 MiB each), rounded
+	 * down to a power of two: the topic may buffer as many bytes as the
+	 * naive fan-out does, no more.
+	 */
+	to.slots = 2;
+	while (to.slots * 2 * to.slot_size <= ((size_t)f->k << 20))
+		to.slots *= 2;
 	if (f->method == F_TOPIC || f->method == F_TOPIC_LOSSY)
 		if ((r = shmq_pub_open(f->name, &po, &to, &p)) != 0)
 			return free(m), r;
@@ -344,7 +352,7 @@ static double median(double *v, int n)
 /* Every method for one (size, K), @reps times interleaved; medians. */
 static int measure(struct fan *f, int reps, struct fan_result *out)
 {
-	double per[F_N][16], tot[F_N][16], pub[F_N][16];
+	double per[F_N][31], tot[F_N][31], pub[F_N][31];
 	int rep, m, r = 0;
 
 	for (rep = 0; rep < reps; rep++)
@@ -362,6 +370,8 @@ static int measure(struct fan *f, int reps, struct fan_result *out)
 	for (m = 0; m < F_N; m++) {
 		out[m].per_sub = median(per[m], reps);
 		out[m].total = median(tot[m], reps);
+		out[m].lo = tot[m][0];	/* sorted by median() */
+		out[m].hi = tot[m][reps - 1];
 		out[m].pub_ns = median(pub[m], reps);
 	}
 	return r;
@@ -399,15 +409,16 @@ int bench_fanout(const size_t *sizes, int nsizes, const int *ks, int nks, int re
 	f.sh = mmap(NULL, sizeof(*f.sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (f.sh == MAP_FAILED)
 		return 1;
-	if (reps < 1 || reps > 16)
+	if (reps < 1 || reps > 31)
 		reps = 3;
 	fan_wait = wait;
 	for (z = 0; z < nsizes; z++) {
 		f.size = sizes[z] < 16 ? 16 : sizes[z];
 		printf("fanout, %zu B messages, every end %s, medians of %d\n", f.size,
 		       wait == SHMQ_WAIT_BLOCK ? "block" : "hybrid", reps);
-		printf("%-12s %4s %14s %14s %12s %9s %9s %5s\n", "transport", "K",
-		       "msg/s per sub", "msg/s in all", "pub ns/msg", "p50 us", "p99 us", "bad");
+		printf("%-12s %4s %14s %14s %23s %11s %8s %8s %4s\n", "transport", "K",
+		       "msg/s per sub", "msg/s in all", "(min - max)", "pub ns/msg", "p50 us",
+		       "p99 us", "bad");
 		for (i = 0; i < nks; i++) {
 			memset(res, 0, sizeof(res));
 			f.k = ks[i] > MAX_K ? MAX_K : ks[i];
@@ -416,13 +427,14 @@ int bench_fanout(const size_t *sizes, int nsizes, const int *ks, int nks, int re
 			if (f.k == 1)
 				latency(&f, res);
 			for (m = 0; m < F_N; m++) {
-				printf("%-12s %4d %14.0f %14.0f %12.1f", method_name[m], f.k,
-				       res[m].per_sub, res[m].total, res[m].pub_ns);
+				printf("%-12s %4d %14.0f %14.0f %10.0f - %-10.0f %11.1f",
+				       method_name[m], f.k, res[m].per_sub, res[m].total, res[m].lo,
+				       res[m].hi, res[m].pub_ns);
 				if (f.k == 1)
-					printf(" %9.2f %9.2f", res[m].p50_us, res[m].p99_us);
+					printf(" %8.2f %8.2f", res[m].p50_us, res[m].p99_us);
 				else
-					printf(" %9s %9s", "", "");
-				printf(" %5llu\n", (unsigned long long)res[m].bad);
+					printf(" %8s %8s", "", "");
+				printf(" %4llu\n", (unsigned long long)res[m].bad);
 				failed |= res[m].bad != 0 && m != F_TOPIC_LOSSY;
 			}
 			if (f.k == 1)

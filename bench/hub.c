@@ -26,7 +26,7 @@
 #include "shmq.h"
 
 #define MAX_IDLE 4096
-#define MAX_REPS 16
+#define MAX_REPS 31
 
 struct hub_shared {
 	int connected;		/* idle clients in */

@@ -30,6 +30,7 @@ struct bench_args {
 	int fan_wait;		/* -m fanout: --wait */
 	char *idle;		/* -m hub: --idle */
 	int json, csv, md, custom;
+	int reps_given;		/* -r: else fanout and hub take three */
 };
 
 static int parse_list(char *s, char **items, int max)
@@ -177,6 +178,7 @@ static void parse_args(int argc, char **argv, struct bench_args *a)
 		case 'l':
 			exit(list_transports());
 		case 'S': case 'c': case 'r': case 'p': case 'P': case 'I': case 'K':
+			a->reps_given |= c == 'r';
 			parse_job_option(&a->base, c, optarg);
 			break;
 		default:
@@ -301,6 +303,17 @@ static void run_plans(const struct plan *plans, struct bench_result *res, size_t
 	fprintf(stderr, "shmq bench: %zu measurements in %.1f s\n", n, now_ns() / 1e9 - t0);
 }
 
+/* The machine a fanout or hub table was measured on, first. */
+static void print_machine(void)
+{
+	struct machine m;
+
+	describe_machine(&m);
+	printf("machine: %s, %ld CPUs, Linux %s, host %s, %s\n\n", m.cpu, m.cpus,
+	       m.kernel, m.host, m.date);
+	fflush(stdout);
+}
+
 /*
  * -m fanout: its own measurement (bench/fanout.c), one publisher and K
  * subscribers, which the pairwise runner cannot express.
@@ -326,7 +339,8 @@ static int run_fanout(struct bench_args *a)
 			usage_error("invalid --subscribers '%s' (1 to 256)", kl[i]);
 		ks[i] = (int)v;
 	}
-	return bench_fanout(sizes, ns, ks, nk, a->base.reps == 5 ? 3 : a->base.reps,
+	print_machine();
+	return bench_fanout(sizes, ns, ks, nk, a->reps_given ? a->base.reps : 3,
 			    a->base.count, a->fan_wait);
 }
 
@@ -353,7 +367,8 @@ static int run_hub(struct bench_args *a)
 			usage_error("invalid --idle '%s' (0 to 4096)", nl[i]);
 		ns[i] = (int)v;
 	}
-	return bench_hub((size_t)size, ns, nn, a->base.reps == 5 ? 3 : a->base.reps,
+	print_machine();
+	return bench_hub((size_t)size, ns, nn, a->reps_given ? a->base.reps : 3,
 			 a->base.count);
 }
 
