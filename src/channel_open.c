@@ -21,16 +21,6 @@
 #define RETRY_SLEEP_NS 1000000	/* between open attempts that must wait */
 #define IN_LINE_SLEEP_NS 50000000	/* between looks while waiting in line */
 
-static void prefault(void *p, size_t len)
-{
-#ifdef MADV_POPULATE_WRITE
-	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
-		return;
-#endif
-	for (size_t i = 0; i < len; i += 4096)
-		(void)*(volatile unsigned char *)((unsigned char *)p + i);
-}
-
 /* Our life word (life.c) and network namespace, which the peer reads. */
 static int hold_life(struct shmq *q, const struct shmq_options *o)
 {
@@ -490,7 +480,7 @@ static enum join join_channel(struct shmq *q, const struct shmq_addr *a, int shm
 		shmq_explain(o, "segment id %d: ring positions are corrupted", shmid);
 		return JOIN_FAILED;
 	}
-	prefault((unsigned char *)p + SHMQ_HDR_SIZE, q->cap[0] + q->cap[1]);
+	shmq_seg_prefault((unsigned char *)p + SHMQ_HDR_SIZE, q->cap[0] + q->cap[1]);
 	return JOIN_OK;
 out:
 	q->hdr = NULL;

@@ -59,6 +59,11 @@ int shmq_name_valid(const char *name, size_t size);
  * bits, and, with mode 0600, nobody else.
  */
 int shmq_seg_set_owner(int shmid, uid_t uid);
+/*
+ * segment.c: map every page of [@p, @p + @len) now, so that the data path
+ * never takes a page fault (and a new segment's pages are allocated).
+ */
+void shmq_seg_prefault(void *p, size_t len);
 /* @use_proc 1: /proc only, 0: SHM_STAT only, -1: either. */
 int shmq_seg_list_from(int use_proc, struct shmq_seg_info **list,
 		       size_t *count);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 
 #include "internal.h"
@@ -311,4 +312,14 @@ int shmq_seg_list_from(int use_proc, struct shmq_seg_info **list,
 SHMQ_API int shmq_seg_list(struct shmq_seg_info **list, size_t *count)
 {
 	return shmq_seg_list_from(-1, list, count);
+}
+
+void shmq_seg_prefault(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+		return;
+#endif
+	for (size_t i = 0; i < len; i += 4096)
+		(void)*(volatile unsigned char *)((unsigned char *)p + i);
 }
