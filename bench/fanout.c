@@ -14,7 +14,7 @@
  * increasing seqs, and counts what it got).  Reported: messages per second
  * delivered to each subscriber and in all, the publisher's CPU per message
  * (its thread's CPU time over the send loop), and, for K = 1, one-way
- * latency percentiles from a paced run.  Every end waits as --wait says
+ * latency percentiles from paced runs (medians of the repetitions).  Every end waits as --wait says
  * (hybrid or block): on a machine with fewer cores than subscribers,
  * spinning ones take the core from the others.
  */
@@ -382,24 +382,35 @@ static int measure(struct fan *f, int reps, struct fan_result *out)
 	return r;
 }
 
-/* K = 1, paced: one-way latency for each method. */
-static void latency(struct fan *f, struct fan_result *out)
+/*
+ * K = 1, paced: one-way latency for each method, @reps times interleaved
+ * (the machine changes speed from one minute to the next); medians.
+ */
+static void latency(struct fan *f, int reps, struct fan_result *out)
 {
-	int m;
+	double p50[F_N][31], p99[F_N][31];
+	int m, rep, n[F_N] = { 0 };
 
 	f->k = 1;
 	f->paced = 1;
 	f->msgs = LAT_N;
-	for (m = 0; m < F_N; m++) {
-		struct fan_result one = { 0 };
+	for (rep = 0; rep < reps; rep++)
+		for (m = 0; m < F_N; m++) {
+			struct fan_result one = { 0 };
 
-		f->method = m;
-		snprintf(f->name, sizeof(f->name), "bench-lat-%d-%d", (int)getpid(), m);
-		if (run_one(f, &one) == 0) {
-			out[m].p50_us = one.p50_us;
-			out[m].p99_us = one.p99_us;
+			f->method = m;
+			snprintf(f->name, sizeof(f->name), "bench-lat-%d-%d-%d", (int)getpid(), m,
+				 rep);
+			if (run_one(f, &one) == 0) {
+				p50[m][n[m]] = one.p50_us;
+				p99[m][n[m]++] = one.p99_us;
+			}
 		}
-	}
+	for (m = 0; m < F_N; m++)
+		if (n[m]) {
+			out[m].p50_us = median(p50[m], n[m]);
+			out[m].p99_us = median(p99[m], n[m]);
+		}
 	f->paced = 0;
 }
 
@@ -430,7 +441,7 @@ int bench_fanout(const size_t *sizes, int nsizes, const int *ks, int nks, int re
 			f.msgs = count ? count : f.k > 8 ? 20000 : 200000;
 			failed |= measure(&f, reps, res) != 0;
 			if (f.k == 1)
-				latency(&f, res);
+				latency(&f, reps, res);
 			for (m = 0; m < F_N; m++) {
 				printf("%-12s %4d %14.0f %14.0f %10.0f - %-10.0f %11.1f",
 				       method_name[m], f.k, res[m].per_sub, res[m].total, res[m].lo,
