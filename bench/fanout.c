@@ -14,9 +14,10 @@
  * increasing seqs, and counts what it got).  Reported: messages per second
  * delivered to each subscriber and in all, the publisher's CPU per message
  * (its thread's CPU time over the send loop), and, for K = 1, one-way
- * latency percentiles from paced runs (medians of the repetitions).  Every end waits as --wait says
- * (hybrid or block): on a machine with fewer cores than subscribers,
- * spinning ones take the core from the others.
+ * latency percentiles from paced runs (medians of the repetitions).
+ * Every end waits as --wait says (hybrid or block): on a machine with
+ * fewer cores than subscribers, spinning ones take the core from the
+ * others.
  */
 #include <errno.h>
 #include <signal.h>
