@@ -359,7 +359,7 @@ static double median(double *v, int n)
 static int measure(struct fan *f, int reps, struct fan_result *out)
 {
 	double per[F_N][31], tot[F_N][31], pub[F_N][31];
-	int rep, m, r = 0;
+	int rep, m, e, r = 0, n[F_N] = { 0 };
 
 	for (rep = 0; rep < reps; rep++)
 		for (m = 0; m < F_N; m++) {
@@ -367,18 +367,23 @@ static int measure(struct fan *f, int reps, struct fan_result *out)
 
 			f->method = m;
 			snprintf(f->name, sizeof(f->name), "bench-fan-%d-%d-%d", (int)getpid(), m, rep);
-			r |= run_one(f, &one);
-			per[m][rep] = one.per_sub;
-			tot[m][rep] = one.total;
-			pub[m][rep] = one.pub_ns;
+			e = run_one(f, &one);
+			r |= e;
 			out[m].bad += one.bad;
+			if (e)
+				continue;	/* a failed run is no figure: the exit says so */
+			per[m][n[m]] = one.per_sub;
+			tot[m][n[m]] = one.total;
+			pub[m][n[m]++] = one.pub_ns;
 		}
 	for (m = 0; m < F_N; m++) {
-		out[m].per_sub = median(per[m], reps);
-		out[m].total = median(tot[m], reps);
+		if (!n[m])
+			continue;
+		out[m].per_sub = median(per[m], n[m]);
+		out[m].total = median(tot[m], n[m]);
 		out[m].lo = tot[m][0];	/* sorted by median() */
-		out[m].hi = tot[m][reps - 1];
-		out[m].pub_ns = median(pub[m], reps);
+		out[m].hi = tot[m][n[m] - 1];
+		out[m].pub_ns = median(pub[m], n[m]);
 	}
 	return r;
 }

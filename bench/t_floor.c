@@ -32,7 +32,10 @@
  * empty: it then reads in batches, as a consumer that sleeps does, and
  * stays off the lines the producer is writing.  Measured in one run (1 KiB
  * messages/s): 1 pause 2.8M, 32 3.6M, 128 5.0M, 512 5.5-6.3M, 2048
- * 6.1-6.8M, while shmq's block mode made 4.3-4.7M.
+ * 6.1-6.8M, while shmq's block mode made 4.3-4.7M.  Tuned on this machine
+ * (AMD EPYC; 2,048 pauses are some tens of microseconds here): where a
+ * pause is much longer, the ring may fill while its consumer waits, and
+ * the floor may then fall under what it bounds.
  */
 #define FLOOR_PAUSES 2048
 #define RING_BYTES (1u << 20)

@@ -546,7 +546,9 @@ struct shmq_topic_options {
 				 * 0: 512 */
 	size_t slot_size;	/* bytes per message, 16 of them its header: a
 				 * power of two in [64, 1 MiB]; 0: 2048.  The
-				 * ring (slots x slot_size) is 4 KiB to 1 GiB */
+				 * ring (slots x slot_size) is 4 KiB to 1 GiB,
+				 * allocated whole, and mapped by each end,
+				 * when it opens */
 	size_t max_subscribers;	/* 0: 1024 */
 	/* A subscriber's. */
 	int from;		/* enum shmq_topic_from */

@@ -480,7 +480,7 @@ static enum join join_channel(struct shmq *q, const struct shmq_addr *a, int shm
 		shmq_explain(o, "segment id %d: ring positions are corrupted", shmid);
 		return JOIN_FAILED;
 	}
-	shmq_seg_prefault((unsigned char *)p + SHMQ_HDR_SIZE, q->cap[0] + q->cap[1]);
+	shmq_seg_prefault((unsigned char *)p + SHMQ_HDR_SIZE, q->cap[0] + q->cap[1], 1);
 	return JOIN_OK;
 out:
 	q->hdr = NULL;

@@ -60,10 +60,12 @@ int shmq_name_valid(const char *name, size_t size);
  */
 int shmq_seg_set_owner(int shmid, uid_t uid);
 /*
- * segment.c: map every page of [@p, @p + @len) now, so that the data path
- * never takes a page fault (and a new segment's pages are allocated).
+ * segment.c: map every page of [@p, @p + @len) now (@write: writable), so
+ * that the data path never takes a page fault; a new segment's pages are
+ * allocated.  Never fatal: a page the kernel cannot give (no memory, a
+ * hardware error) is left for the data path to fault on.
  */
-void shmq_seg_prefault(void *p, size_t len);
+void shmq_seg_prefault(void *p, size_t len, int write);
 /* @use_proc 1: /proc only, 0: SHM_STAT only, -1: either. */
 int shmq_seg_list_from(int use_proc, struct shmq_seg_info **list,
 		       size_t *count);

@@ -314,12 +314,16 @@ SHMQ_API int shmq_seg_list(struct shmq_seg_info **list, size_t *count)
 	return shmq_seg_list_from(-1, list, count);
 }
 
-void shmq_seg_prefault(void *p, size_t len)
+void shmq_seg_prefault(void *p, size_t len, int write)
 {
 #ifdef MADV_POPULATE_WRITE
-	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
-		return;
+	if (madvise(p, len, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0 ||
+	    errno != EINVAL)
+		return;	/* done, or a page the touch below would die on: skip */
+#else
+	(void)write;
 #endif
+	/* A kernel before 5.14: read each page (a read-only mapping too). */
 	for (size_t i = 0; i < len; i += 4096)
 		(void)*(volatile unsigned char *)((unsigned char *)p + i);
 }

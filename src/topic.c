@@ -218,8 +218,6 @@ int shmq_topic_attach(const char *address, const struct shmq_options *o,
 	init_waiter(t, o);
 	for (;;) {
 		r = attach_once(t, &a, o, to, mode);
-		if (r == 0)	/* no page fault on the first lap: for everyone */
-			shmq_seg_prefault(t->ring, (size_t)t->nslots * t->slot_size);
 		if (r != -EAGAIN)
 			return r;
 		if (shmq_now_ns() - first > SETUP_LIMIT_NS || shmq_now_ns() >= *deadline) {

@@ -46,6 +46,15 @@ static inline struct shmq_topic_msg *shmq_topic_slot(const struct shmq_topic *t,
 	return (struct shmq_topic_msg *)(t->ring + (seq & (t->nslots - 1)) * t->slot_size);
 }
 
+/*
+ * Once an end holds its place: map the whole ring, so that the first lap
+ * takes no page fault (the publisher writable, a subscriber to read).
+ */
+static inline void shmq_topic_prefault(const struct shmq_topic *t, int write)
+{
+	shmq_seg_prefault(t->ring, (size_t)(t->nslots * t->slot_size), write);
+}
+
 /* The oldest seq the ring still holds, given the publisher's tail. */
 static inline uint64_t shmq_topic_oldest(const struct shmq_topic *t, uint64_t tail)
 {

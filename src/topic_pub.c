@@ -268,6 +268,8 @@ SHMQ_API int shmq_pub_open(const char *address, const struct shmq_options *o,
 	r = shmq_topic_attach(address, o, topic, &p->t, &deadline);
 	if (r == 0)
 		r = claim_publisher(p, o);
+	if (r == 0)
+		shmq_topic_prefault(&p->t, 1);
 	if (r) {
 		shmq_topic_detach(&p->t);
 		free(p);

@@ -450,6 +450,8 @@ SHMQ_API int shmq_sub_open(const char *address, const struct shmq_options *o,
 		s->t.waiter.shared = 1;	/* every subscriber sleeps on `data` */
 		r = join(s, to, o);
 	}
+	if (r == 0)
+		shmq_topic_prefault(&s->t, 0);
 	if (r) {
 		leave(s);
 		return r;
