@@ -54,7 +54,8 @@ struct shmq_topic_ctl {
 	uint8_t pad0[SHMQ_LINE - 24];
 	/* Subscribers sleep here; each commit wakes every one that sleeps. */
 	struct shmq_ec data;
-	uint8_t pad1[SHMQ_LINE - sizeof(struct shmq_ec)];
+	uint32_t sleepers;	/* subscribers announced on `data` (wait.c) */
+	uint8_t pad1[SHMQ_LINE - sizeof(struct shmq_ec) - 4];
 	/* The publisher sleeps here for lossless subscribers to move on. */
 	struct shmq_ec space;
 	uint8_t pad2[SHMQ_LINE - sizeof(struct shmq_ec)];

@@ -447,7 +447,7 @@ SHMQ_API int shmq_sub_open(const char *address, const struct shmq_options *o,
 	r = shmq_topic_attach(address, o, to, &s->t, &deadline);
 	if (r == 0) {
 		s->batch = s->t.nslots / 8 ? s->t.nslots / 8 : 1;
-		s->t.waiter.shared = 1;	/* every subscriber sleeps on `data` */
+		s->t.waiter.sleepers = &s->t.ctl->sleepers;	/* all sleep on `data` */
 		r = join(s, to, o);
 	}
 	if (r == 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The wait layer: see wait.h for the protocol. */
 #include <errno.h>
+#include <limits.h>
 
 #include "internal.h"
 #include "wait.h"
@@ -61,17 +62,45 @@ static int spin(const struct shmq_waiter *w, const struct shmq_wait_ops *ops,
 /*
  * A sleeping thread's bit, set and cleared alone: an event loop's
  * announcement on the same eventcount (SHMQ_EC_POLLER) stays as it is.
- * On a shared eventcount the bit is left for the notifier (wait.h).
+ *
+ * On a shared eventcount (w->sleepers) every sleeper sets the same bit,
+ * so a waiter that stops waiting may clear it only if no other waiter
+ * announced itself: it counts itself in and out, and clears the bit when
+ * its count-out leaves none.  Another waiter may count itself in and set
+ * the bit just before that clear; so, after the clear and a full barrier,
+ * the count is read again, and if anyone is in, the leaver bumps seq and
+ * wakes them itself (a notify may have found the bit clear meanwhile).
  */
-static void announce(struct shmq_ec *ec)
+static void announce(struct shmq_ec *ec, const struct shmq_waiter *w)
 {
+	if (w->sleepers) {
+		shmq_fetch_add_seq_cst(w->sleepers, 1);
+		shmq_smp_mb();	/* counted in before the bit is seen set */
+	}
 	shmq_fetch_or_relaxed(&ec->waiting, SHMQ_EC_SLEEPER);
+}
+
+/* After a sleep that ended (woken, or the next check): counted out only. */
+static void count_out(const struct shmq_waiter *w)
+{
+	if (w->sleepers)
+		shmq_fetch_add_seq_cst(w->sleepers, (uint32_t)-1);
 }
 
 static void withdraw(struct shmq_ec *ec, const struct shmq_waiter *w)
 {
-	if (!w->shared)
+	if (!w->sleepers) {
 		shmq_fetch_and_relaxed(&ec->waiting, ~SHMQ_EC_SLEEPER);
+		return;
+	}
+	if (shmq_fetch_add_seq_cst(w->sleepers, (uint32_t)-1) != 1)
+		return;		/* others are in: the bit is theirs too */
+	shmq_fetch_and_relaxed(&ec->waiting, ~SHMQ_EC_SLEEPER);
+	shmq_smp_mb();
+	if (shmq_load_relaxed(w->sleepers)) {
+		shmq_fetch_add_release(&ec->seq, 1);
+		w->wake->wake(&ec->seq, INT_MAX);
+	}
 }
 
 /*
@@ -92,7 +121,7 @@ static int park(struct shmq_ec *ec, const struct shmq_waiter *w,
 			next_check = now + SHMQ_CHECK_INTERVAL_NS;
 		}
 		key = shmq_load_acquire(&ec->seq);
-		announce(ec);
+		announce(ec, w);
 		shmq_smp_mb();
 		r = ops->ready(ctx);
 		if (r) {
@@ -110,6 +139,7 @@ static int park(struct shmq_ec *ec, const struct shmq_waiter *w,
 			r = ops->ready(ctx);
 			return r ? (r > 0 ? 0 : r) : -EINTR;
 		}
+		count_out(w);	/* and in again, announcing, at the top */
 	}
 }
 

@@ -36,11 +36,11 @@ struct shmq_waiter {
 	uint32_t pauses;
 	/*
 	 * Others may sleep on the same eventcount (a topic's subscribers):
-	 * then a waiter that announced itself never withdraws, because the
-	 * bit it would clear may be another sleeper's, whose wakeup would be
-	 * lost.  A bit left set costs the next notify one needless wake.
+	 * then this word, beside it in shared memory, counts the waiters
+	 * that announced themselves, and a waiter clears the shared bit only
+	 * when it was the last (wait.c).  NULL: it sleeps there alone.
 	 */
-	int shared;
+	uint32_t *sleepers;
 	const struct shmq_wake_ops *wake;	/* how to sleep: the futex */
 };
 
