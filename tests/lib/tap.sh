@@ -1,6 +1,14 @@
 # TAP for shell tests: . tests/lib/tap.sh, then ok/is/skip, then done_testing.
 # $SHMQ is the command under test; $BUILD the build directory.
 : "${BUILD:=build}" "${SHMQ:=$BUILD/shmq}"
+# timeout(1), when signalled or out of time, signals its whole process
+# group and then sends SIGCONT.  Under LeakSanitizer that SIGCONT can
+# cancel the SIGSTOP with which the exiting command's leak check stops its
+# threads: the command then spins at exit for ever.  --foreground signals
+# the command alone, once; every timeout in the tests goes through here.
+timeout() {
+	command timeout --foreground "$@"
+}
 tap_n=0
 tap_fail=0
 ok() {	# ok STATUS DESCRIPTION
