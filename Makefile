@@ -68,6 +68,14 @@ BENCH_CFLAGS := -DHAVE_ZMQ
 BENCH_LIBS := -lzmq
 endif
 
+# The Python binding's native core, where Python's headers are installed
+# (Debian: python3-dev).  It links the library's objects in, so the module
+# needs no libshmq.so at run time.
+PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+PY_EXT := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX") or "")' 2>/dev/null)
+HAVE_PYTHON := $(if $(PY_EXT),$(if $(wildcard $(PY_INCLUDE)/Python.h),1))
+PYCORE := $(BUILD)/python/_shmq$(PY_EXT)
+
 SONAME := libshmq.so.$(VERSION_MAJOR)
 SHLIB := $(BUILD)/libshmq.so.$(VERSION)
 STLIB := $(BUILD)/libshmq.a
@@ -78,7 +86,10 @@ TEST_BINS := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/helpers/*.c))
 TESTS := $(sort $(TEST_C) $(wildcard tests/*.sh) $(wildcard tests/*.py))
 
-all: $(SHLIB) $(STLIB) $(CLI)
+all: $(SHLIB) $(STLIB) $(CLI) $(if $(HAVE_PYTHON),$(PYCORE),python-note)
+
+python-note:
+	@echo "note: no Python headers ($(PYTHON), Python.h): the Python binding is not built (apt install python3-dev)"
 
 # -MMD: each object depends on exactly the headers it includes.
 $(BUILD)/%.o: %.c
@@ -108,6 +119,11 @@ $(BUILD)/tests/%: tests/%.c $(STLIB)
 $(BUILD)/helpers/%: tests/helpers/%.c $(STLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS)
+
+$(PYCORE): python/_shmq.c include/shmq.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -Iinclude -isystem $(PY_INCLUDE) \
+		-o $@ python/_shmq.c $(LIB_OBJS) $(LDLIBS)
 
 tests: $(TEST_BINS) $(HELPER_BINS)
 
@@ -212,10 +228,12 @@ install: all
 	@# Every exported function finds shmq(3) under its own name.
 	for f in $$(sed -n 's/^[[:space:]]*\(shmq_[a-z_]*\);/\1/p' src/libshmq.map); do \
 		echo '.so man3/shmq.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3; done
-	@if [ -n "$(PYTHONDIR)" ]; then \
+	@if [ -z "$(HAVE_PYTHON)" ]; then \
+		echo "no Python headers: the Python module is not installed (apt install python3-dev)"; \
+	elif [ -n "$(PYTHONDIR)" ]; then \
 		install -d $(DESTDIR)$(PYTHONDIR) && \
-		sed 's|^_INSTALLED_LIBDIR = None$$|_INSTALLED_LIBDIR = "$(LIBDIR)"|' python/shmq.py \
-			> $(DESTDIR)$(PYTHONDIR)/shmq.py && chmod 644 $(DESTDIR)$(PYTHONDIR)/shmq.py && \
+		install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/ && \
+		install -m 755 $(PYCORE) $(DESTDIR)$(PYTHONDIR)/ && \
 		echo "installed the Python module in $(DESTDIR)$(PYTHONDIR)" && \
 		{ $(PYTHON) -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' '$(PYTHONDIR)' || \
 		  echo "  (not on $(PYTHON)'s path: PYTHONPATH=$(PYTHONDIR))"; }; \
@@ -233,12 +251,13 @@ uninstall:
 	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for f in $$(sed -n 's/^[[:space:]]*\(shmq_[a-z_]*\);/\1/p' src/libshmq.map); do \
 		rm -f $(DESTDIR)$(MANDIR)/man3/$$f.3; done
-	@if [ -n "$(PYTHONDIR)" ]; then rm -f $(DESTDIR)$(PYTHONDIR)/shmq.py; fi
+	@if [ -n "$(PYTHONDIR)" ]; then rm -f $(DESTDIR)$(PYTHONDIR)/shmq.py \
+		$(DESTDIR)$(PYTHONDIR)/$(notdir $(PYCORE)); fi
 
 clean:
 	rm -rf build
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
 
-.PHONY: all tests test tsan torture fuzz corpus valgrind demo bench bench-report install uninstall clean
+.PHONY: all python-note tests test tsan torture fuzz corpus valgrind demo bench bench-report install uninstall clean
 .DELETE_ON_ERROR:

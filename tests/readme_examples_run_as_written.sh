@@ -14,7 +14,7 @@ tmp=$(mktemp -d /tmp/shmq-readme.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 head -c 1048576 /dev/urandom > "$tmp/big.bin"
 # The README's lines that run from the source tree find its parts here.
-ln -s "$root/python" "$root/examples" "$tmp/"
+ln -s "$root/python" "$root/examples" "$root/bench" "$tmp/"
 ln -s "$root/$BUILD" "$tmp/build"
 export PATH="$bin:$PATH"
 T="timeout -k 5 60"
@@ -28,16 +28,19 @@ perl -ne '
 	$in = 0;
 ' "$root/README.md" | awk '$0 != "--" || prev != "--" { print } { prev = $0 }' > "$tmp/lines"
 
-# A block with a Python line needs python3 and a library it can load (not
-# a sanitizer build); without, the whole block is skipped: its other
+# A block with a Python line needs python3 and the module's native core,
+# built without sanitizers; without, the whole block is skipped: its other
 # lines are that line's peers.
-no_python() { ! command -v python3 >/dev/null || [ -n "${SAN_CFLAGS:-}" ]; }
+no_python() {
+	! command -v python3 >/dev/null || [ -n "${SAN_CFLAGS:-}" ] ||
+		! ls "$BUILD"/python/_shmq.*.so >/dev/null 2>&1
+}
 
 run_block() {
 	bg= shells=
 	if no_python && grep -q 'python3 ' "$tmp/block"; then
 		while IFS='	' read -r n line; do
-			skip "line $n: its block needs python3 and a library it can load"
+			skip "line $n: its block needs python3 and the module's native core (python3-dev)"
 		done
 		return
 	fi

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 BUILD = os.environ.get("BUILD", "build")
-os.environ.setdefault("SHMQ_LIBRARY", os.path.join(BUILD, "libshmq.so"))
+os.environ.setdefault("SHMQ_PYTHON_CORE", os.path.join(BUILD, "python"))
 sys.path.insert(0, "python")
 
 _n = 0
@@ -33,18 +33,16 @@ def done():
 
 def load_shmq():
     """The shmq module, or exit with a skip saying why it cannot load."""
-    # A sanitizer build's library aborts a process that loads it without
-    # the sanitizer's runtime, so try in a child first.
-    probe = subprocess.run([sys.executable, "-c", "import ctypes, os; "
-                            "ctypes.CDLL(os.environ['SHMQ_LIBRARY'])"],
-                           capture_output=True)
+    # A sanitizer build's core aborts a process that loads it without the
+    # sanitizer's runtime, so try in a child first.
+    probe = subprocess.run([sys.executable, "-c", "import shmq"],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH="python"))
     if probe.returncode != 0:
-        print("1..0 # SKIP %s cannot be loaded into Python (a sanitizer build?)"
-              % os.environ["SHMQ_LIBRARY"])
+        why = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        if "AddressSanitizer" in probe.stderr or "Sanitizer" in probe.stderr:
+            why = "a sanitizer build's core cannot be loaded into python3"
+        print("1..0 # SKIP shmq cannot be imported here: %s" % why)
         sys.exit(0)
-    try:
-        import shmq
-    except (ImportError, OSError) as e:
-        print("1..0 # SKIP libshmq cannot be loaded into Python here: %s" % e)
-        sys.exit(0)
+    import shmq
     return shmq

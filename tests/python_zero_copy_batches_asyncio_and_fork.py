@@ -1,0 +1,209 @@
+"""The native core's promises beyond plain send and recv: views into the
+ring that live for their with block alone (a clear error after, never a
+crash), batches, asyncio on the channel's descriptors, one thread per
+direction, and a fork child that cannot disturb its parent's channel."""
+import asyncio
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, "tests/lib")
+from tap import diag, done, load_shmq, ok  # noqa: E402
+
+shmq = load_shmq()
+signal.alarm(120)
+name = "t-pyz-%d" % os.getpid()
+
+
+def peer(body):
+    """Fork a process that opens the channel and runs body(ch)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            with shmq.open(name, timeout=10) as ch:
+                body(ch)
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def echo(ch):
+    for msg in ch:
+        ch.send(msg)
+
+
+def expect(exc, fn, what):
+    try:
+        fn()
+        ok(False, what + ": no error")
+    except exc as e:
+        ok(True, "%s: %s" % (what, type(e).__name__))
+
+
+# Zero copy both ways: reserve fills in place, peek reads in place.
+pid = peer(echo)
+with shmq.open(name, timeout=10) as ch:
+    with ch.reserve(5) as buf:
+        ok(isinstance(buf, memoryview) and not buf.readonly and len(buf) == 5,
+           "reserve(5) hands out a writable 5-byte memoryview")
+        buf[:] = b"hello"
+    with ch.peek(timeout=5) as msg:
+        ok(msg.readonly and bytes(msg) == b"hello", "peek hands out the echo, read-only")
+        kept = msg
+    expect(ValueError, lambda: bytes(kept), "the view used after its block")
+    try:
+        with ch.reserve(4) as buf:
+            buf[:] = b"lost"
+            raise KeyError("abandon the message")
+    except KeyError:
+        pass
+    ch.send(b"next")
+    ok(ch.recv(timeout=5) == b"next", "a reservation left by an exception is discarded, not sent")
+    # A view taken from the block's memoryview outlives it: the message
+    # stays, and the channel refuses to receive or close until it goes.
+    ch.send(b"pinned")
+    try:
+        with ch.peek(timeout=5) as msg:
+            inner = memoryview(msg)[1:]
+        ok(False, "a view that outlives its block is refused")
+    except BufferError:
+        ok(True, "a view that outlives its block: BufferError at the block's end")
+    expect(BufferError, lambda: ch.try_recv(), "  receiving meanwhile")
+    expect(BufferError, ch.close, "  closing meanwhile")
+    ok(bytes(inner) == b"inned", "  the view still reads the message, which was not consumed")
+    del inner
+    gc.collect()
+    ok(ch.recv(timeout=5) == b"pinned", "  once it is gone the message comes again")
+    # An exception in a peek block leaves the message to come again.
+    ch.send(b"again")
+    try:
+        with ch.peek(timeout=5) as msg:
+            raise KeyError()
+    except KeyError:
+        pass
+    ok(ch.recv(timeout=5) == b"again", "an exception in a peek block: the message comes again")
+    # Batches.
+    for i in range(10):
+        ch.send(b"%d" % i)
+    got = []
+    while len(got) < 10:
+        got += ch.recv_many(max=4, timeout=5)
+    ok(got == [b"%d" % i for i in range(10)], "recv_many takes them in batches, in order")
+    ok(ch.recv_many(timeout=0) == [], "recv_many(timeout=0) with nothing there: []")
+    expect(ValueError, lambda: ch.recv_many(max=0), "recv_many(max=0)")
+    expect(TypeError, lambda: ch.send("text"), "send of a str (not bytes)")
+os.waitpid(pid, 0)
+
+# Threads: one receiver at a time; a second is refused, as is a close
+# while it waits.
+pid = peer(lambda ch: (time.sleep(1.0), ch.send(b"late"), ch.recv(timeout=10)))
+with shmq.open(name, timeout=10) as ch:
+    box = []
+    t = threading.Thread(target=lambda: box.append(ch.recv(timeout=10)))
+    t.start()
+    time.sleep(0.2)
+    expect(RuntimeError, lambda: ch.recv(timeout=0.1), "a second thread receiving at once")
+    expect(RuntimeError, ch.close, "closing while another thread waits")
+    t.join()
+    ok(box == [b"late"], "  the waiting thread gets its message")
+    ch.send(b"bye")
+os.waitpid(pid, 0)
+
+# fork: a child that drops, closes or exits with the parent's channel
+# changes nothing for the parent or the peer.
+pid = peer(echo)
+with shmq.open(name, timeout=10) as ch:
+    ch.send(b"before")
+    ok(ch.recv(timeout=5) == b"before", "a channel works before a fork")
+    for how in ("exit", "close", "abandon", "gc"):
+        child = os.fork()
+        if child == 0:
+            try:
+                if how == "close":
+                    ch.close()
+                elif how == "abandon":
+                    ch.abandon()
+                elif how == "gc":
+                    del ch
+                    gc.collect()
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+    ch.send(b"after")
+    ok(ch.recv(timeout=5) == b"after" and ch.info["peer_state"] == "attached",
+       "after children exit, close, abandon and collect it, parent and peer go on")
+os.waitpid(pid, 0)
+
+
+# asyncio: recv_async, send_async, async for, and a hub's wait_async.
+async def async_side():
+    with shmq.open(name, timeout=10) as ch:
+        await ch.send_async(b"ping", timeout=5)
+        a = await ch.recv_async(timeout=5)
+        t0 = time.monotonic()
+        try:
+            await ch.recv_async(timeout=0.2)
+            late = None
+        except TimeoutError:
+            late = time.monotonic() - t0
+        await ch.send_async(b"end", timeout=5)
+        rest = [m async for m in ch]
+        return a, late, rest
+
+
+def echo_then_three(ch):
+    ch.send(ch.recv(timeout=10))
+    ch.recv(timeout=10)
+    for m in (b"x", b"y", b"z"):
+        ch.send(m)
+
+
+pid = peer(echo_then_three)
+a, late, rest = asyncio.run(async_side())
+os.waitpid(pid, 0)
+ok(a == b"ping", "asyncio: send_async and recv_async")
+ok(late is not None and 0.15 <= late < 1.5, "  recv_async(timeout=0.2) raises TimeoutError (%s s)"
+   % (late and "%.2f" % late))
+ok(rest == [b"x", b"y", b"z"], "  async for runs to the end of the stream")
+
+
+async def hub_side(hubname):
+    served = 0
+    with shmq.Hub(hubname) as hub:
+        while served < 2:
+            ch = await hub.wait_async(timeout=10)
+            try:
+                msg = ch.try_recv()
+            except (EOFError, ConnectionError):
+                ch.close()
+                continue
+            if msg is not None:
+                ch.send(msg[::-1])
+                served += 1
+    return served
+
+
+hubname = name + "-hub"
+kids = []
+for k in range(2):
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            time.sleep(0.2)
+            with shmq.connect(hubname, timeout=10) as ch:
+                ch.send(b"ab%d" % k)
+                code = 0 if ch.recv(timeout=10) == b"%dba" % k else 2
+        finally:
+            os._exit(code)
+    kids.append(child)
+served = asyncio.run(hub_side(hubname))
+codes = [os.waitpid(p, 0)[1] for p in kids]
+ok(served == 2 and codes == [0, 0], "asyncio: a hub serves two clients through wait_async")
+diag("done")
+done()
