@@ -232,7 +232,7 @@ install: all
 		echo "no Python headers: the Python module is not installed (apt install python3-dev)"; \
 	elif [ -n "$(PYTHONDIR)" ]; then \
 		install -d $(DESTDIR)$(PYTHONDIR) && \
-		install -m 644 python/shmq.py $(DESTDIR)$(PYTHONDIR)/ && \
+		install -m 644 python/shmq.py python/shmq.pyi $(DESTDIR)$(PYTHONDIR)/ && \
 		install -m 755 $(PYCORE) $(DESTDIR)$(PYTHONDIR)/ && \
 		echo "installed the Python module in $(DESTDIR)$(PYTHONDIR)" && \
 		{ $(PYTHON) -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' '$(PYTHONDIR)' || \
@@ -251,7 +251,7 @@ uninstall:
 	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for f in $$(sed -n 's/^[[:space:]]*\(shmq_[a-z_]*\);/\1/p' src/libshmq.map); do \
 		rm -f $(DESTDIR)$(MANDIR)/man3/$$f.3; done
-	@if [ -n "$(PYTHONDIR)" ]; then rm -f $(DESTDIR)$(PYTHONDIR)/shmq.py \
+	@if [ -n "$(PYTHONDIR)" ]; then rm -f $(DESTDIR)$(PYTHONDIR)/shmq.py $(DESTDIR)$(PYTHONDIR)/shmq.pyi \
 		$(DESTDIR)$(PYTHONDIR)/$(notdir $(PYCORE)); fi
 
 clean:

@@ -54,6 +54,7 @@ typedef struct {
 	Py_ssize_t exports;	/* live buffers of this handle's views */
 	int rx_busy, tx_busy;	/* a thread is in a receive / a send */
 	unsigned gen;		/* fork_gen when it was opened */
+	int borrowed;		/* a hub's client: the hub frees h */
 } Handle;
 
 typedef struct {
@@ -202,6 +203,18 @@ static int no_views(Handle *o)
 	return 0;
 }
 
+/*
+ * The flag a call claims: its direction's, except that a hub and all its
+ * clients' channels are used by one thread at a time (the library's rule),
+ * so they share the hub's one.
+ */
+static int *busy_flag(Handle *o, int *own)
+{
+	return o->hub ? &((Handle *)o->hub)->rx_busy : own;
+}
+#define RX(o) busy_flag((o), &(o)->rx_busy)
+#define TX(o) busy_flag((o), &(o)->tx_busy)
+
 /* Claim a direction for this thread: 0, or -1 raised. */
 static int enter(Handle *o, int *busy, int need_no_views)
 {
@@ -253,6 +266,10 @@ static int parse_options(PyObject *t, struct open_args *a)
 
 		if (u == (unsigned long)-1 && PyErr_Occurred())
 			return -1;
+		if (u >= (unsigned long)(uid_t)-1) {
+			PyErr_SetString(PyExc_ValueError, "a trusted uid out of range");
+			return -1;
+		}
 		a->uids[i] = (uid_t)u;
 	}
 	a->opts.trust_uids = n ? a->uids : NULL;
@@ -371,7 +388,7 @@ static int free_handle(Handle *o, int clean)
 
 	o->h = NULL;
 	o->has_msg = o->has_res = 0;
-	if (!h || o->hub)
+	if (!h || o->borrowed)
 		return 0;
 	switch (o->kind) {
 	case K_CHANNEL:
@@ -387,9 +404,10 @@ static int free_handle(Handle *o, int clean)
 
 static int closable(Handle *o)
 {
-	if (o->gen != fork_gen)
-		return 0;	/* a fork child's copy: the library lets go of it alone */
-	if (o->rx_busy || o->tx_busy) {
+	Handle *b = o->hub ? (Handle *)o->hub : o;
+
+	/* In a fork child, the flags are the parent's threads': not ours. */
+	if (o->gen == fork_gen && (b->rx_busy || b->tx_busy)) {
 		PyErr_SetString(PyExc_RuntimeError,
 				"another thread is waiting on it: it cannot be closed now");
 		return -1;
@@ -417,10 +435,24 @@ static PyObject *h_abandon(Handle *o, PyObject *noargs)
 
 static void h_dealloc(Handle *o)
 {
+	PyObject_GC_UnTrack(o);
 	/* Dropped unclosed: a channel is abandoned (no end of stream). */
 	free_handle(o, 0);
 	Py_CLEAR(o->hub);
 	Py_TYPE(o)->tp_free((PyObject *)o);
+}
+
+/* A client and its hub refer to each other (the hub's table in Python). */
+static int h_traverse(Handle *o, visitproc visit, void *arg)
+{
+	Py_VISIT(o->hub);
+	return 0;
+}
+
+static int h_clear(Handle *o)
+{
+	Py_CLEAR(o->hub);
+	return 0;
 }
 
 static PyObject *h_is_open(Handle *o, void *closure)
@@ -472,13 +504,13 @@ static int consume(Handle *o)
  * the copy fails or a signal handler raises; Py_None for a lossy
  * subscriber's message overwritten while copied (counted lost).
  */
-static PyObject *take(Handle *o)
+static PyObject *take(Handle *o, int check_signals)
 {
 	PyObject *b = PyBytes_FromStringAndSize(o->msg, (Py_ssize_t)o->msg_len);
 
 	if (!b)
 		return NULL;
-	if (PyErr_CheckSignals() < 0) {
+	if (check_signals && PyErr_CheckSignals() < 0) {
 		Py_DECREF(b);
 		return NULL;
 	}
@@ -493,23 +525,23 @@ static PyObject *recv_common(Handle *o, int64_t timeout_ns)
 {
 	PyObject *b;
 
-	if (enter(o, &o->rx_busy, 1))
+	if (enter(o, RX(o), 1))
 		return NULL;
 	for (;;) {
 		int r = fetch(o, timeout_ns);
 
 		if (r) {
-			o->rx_busy = 0;
+			*RX(o) = 0;
 			if (r == -EAGAIN && timeout_ns == 0)
 				Py_RETURN_NONE;
 			return raise_op(r, "recv");
 		}
-		b = take(o);
+		b = take(o, 1);
 		if (b != Py_None)
 			break;
 		Py_DECREF(b);	/* overwritten: the next one */
 	}
-	o->rx_busy = 0;
+	*RX(o) = 0;
 	return b;
 }
 
@@ -533,27 +565,36 @@ static PyObject *h_try_recv(Handle *o, PyObject *noargs)
 	return recv_common(o, 0);
 }
 
-/* Up to @max messages already there, after the first (waited for). */
+/*
+ * Up to @max messages already there, after the first (waited for).  The
+ * signal handlers run before the first is consumed only: once one is in
+ * the list, the list is what the call returns, so nothing after it may
+ * raise (a pending signal is handled when the call returns).  Each
+ * message goes into the list before it is consumed.
+ */
 static int gather(Handle *o, PyObject *list, Py_ssize_t max)
 {
 	while (PyList_GET_SIZE(list) < max) {
+		Py_ssize_t n = PyList_GET_SIZE(list);
 		PyObject *b;
 		int r;
 
 		if (!o->has_msg) {
 			r = peek_once(o, 0, NULL);
 			if (r)
-				return r == -EAGAIN || PyList_GET_SIZE(list) ? 0 : r;
+				return r == -EAGAIN || n ? 0 : r;
 			o->has_msg = 1;
 		}
-		b = take(o);
-		if (!b)
+		if (n == 0 && PyErr_CheckSignals() < 0)
 			return RAISED;
-		if (b != Py_None && PyList_Append(list, b)) {
-			Py_DECREF(b);
-			return RAISED;
+		b = PyBytes_FromStringAndSize(o->msg, (Py_ssize_t)o->msg_len);
+		if (!b || PyList_Append(list, b)) {
+			Py_XDECREF(b);
+			return n ? (PyErr_Clear(), 0) : RAISED;	/* kept, for next time */
 		}
 		Py_DECREF(b);
+		if (consume(o) == -ESTALE)	/* overwritten while copied: lost */
+			PyList_SetSlice(list, n, n + 1, NULL);
 	}
 	return 0;
 }
@@ -574,14 +615,16 @@ static PyObject *h_recv_many(Handle *o, PyObject *args, PyObject *kw)
 		return NULL;
 	}
 	list = PyList_New(0);
-	if (!list || enter(o, &o->rx_busy, 1)) {
+	if (!list || enter(o, RX(o), 1)) {
 		Py_XDECREF(list);
 		return NULL;
 	}
-	r = fetch(o, ns);
-	if (r == 0)
-		r = gather(o, list, max);
-	o->rx_busy = 0;
+	do {
+		r = fetch(o, ns);
+		if (r == 0)
+			r = gather(o, list, max);
+	} while (r == 0 && PyList_GET_SIZE(list) == 0);	/* all overwritten */
+	*RX(o) = 0;
 	/* What was taken is returned, even if the rest ended in an error. */
 	if (PyList_GET_SIZE(list)) {
 		if (r == RAISED && PyErr_ExceptionMatches(PyExc_MemoryError))
@@ -630,17 +673,17 @@ static PyObject *send_common(Handle *o, PyObject *data, int64_t ns)
 	struct send_args s;
 	int r;
 
-	if (enter(o, &o->tx_busy, 0))
+	if (enter(o, TX(o), 0))
 		return NULL;
 	if (settle_reservation(o) || PyObject_GetBuffer(data, &buf, PyBUF_SIMPLE)) {
-		o->tx_busy = 0;
+		*TX(o) = 0;
 		return NULL;
 	}
 	s.p = buf.buf;
 	s.len = (size_t)buf.len;
 	r = run_sliced(o, send_once, &s, ns);
 	PyBuffer_Release(&buf);
-	o->tx_busy = 0;
+	*TX(o) = 0;
 	if (r)
 		return raise_op(r == -EAGAIN && ns == 0 ? -EAGAIN : r, "send");
 	Py_RETURN_NONE;
@@ -680,7 +723,7 @@ static PyObject *h_shutdown(Handle *o, PyObject *noargs)
 
 static PyObject *make_view(Handle *o, int writable)
 {
-	View *v = PyObject_New(View, &ViewType);
+	View *v = PyObject_GC_New(View, &ViewType);
 
 	if (!v)
 		return NULL;
@@ -690,6 +733,7 @@ static PyObject *make_view(Handle *o, int writable)
 	v->done = 0;
 	v->exports = 0;
 	v->mv = NULL;
+	PyObject_GC_Track(v);
 	return (PyObject *)v;
 }
 
@@ -701,10 +745,10 @@ static PyObject *h_peek(Handle *o, PyObject *args, PyObject *kw)
 	int r;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:peek", names, &t) ||
-	    parse_timeout(t, &ns) || enter(o, &o->rx_busy, 1))
+	    parse_timeout(t, &ns) || enter(o, RX(o), 1))
 		return NULL;
 	r = fetch(o, ns == 0 ? 1 : ns);
-	o->rx_busy = 0;
+	*RX(o) = 0;
 	if (r)
 		return raise_op(r, "peek");
 	return make_view(o, 0);
@@ -739,15 +783,15 @@ static PyObject *h_reserve(Handle *o, PyObject *args, PyObject *kw)
 		PyErr_SetString(PyExc_ValueError, "size must be >= 0");
 		return NULL;
 	}
-	if (enter(o, &o->tx_busy, 0))
+	if (enter(o, TX(o), 0))
 		return NULL;
 	if (settle_reservation(o)) {
-		o->tx_busy = 0;
+		*TX(o) = 0;
 		return NULL;
 	}
 	a.len = (size_t)size;
 	r = run_sliced(o, reserve_once, &a, ns == 0 ? 1 : ns);
-	o->tx_busy = 0;
+	*TX(o) = 0;
 	if (r)
 		return raise_op(r, "reserve");
 	o->has_res = 1;
@@ -840,9 +884,24 @@ static PyObject *view_exit(View *v, PyObject *args)
 
 static void view_dealloc(View *v)
 {
+	PyObject_GC_UnTrack(v);
 	Py_CLEAR(v->mv);
 	Py_CLEAR(v->owner);
-	PyObject_Free(v);
+	PyObject_GC_Del(v);
+}
+
+/* The memoryview handed out refers back to the view. */
+static int view_traverse(View *v, visitproc visit, void *arg)
+{
+	Py_VISIT(v->mv);
+	Py_VISIT(v->owner);
+	return 0;
+}
+
+static int view_clear(View *v)
+{
+	Py_CLEAR(v->mv);	/* the owner stays: buffers may still point at it */
+	return 0;
 }
 
 static PyObject *view_len(View *v, void *closure)
@@ -922,10 +981,10 @@ static PyObject *hub_wait(Handle *o, PyObject *args)
 	int r;
 
 	if (!PyArg_ParseTuple(args, "|O", &t) || parse_timeout(t, &ns) ||
-	    enter(o, &o->rx_busy, 0))
+	    enter(o, RX(o), 0))
 		return NULL;
 	r = run_sliced(o, hub_wait_once, &c, ns == 0 ? 1 : ns);
-	o->rx_busy = 0;
+	*RX(o) = 0;
 	if (r)
 		return raise_op(r, "hub wait");
 	return PyLong_FromVoidPtr(c);
@@ -948,8 +1007,15 @@ static PyObject *hub_client(Handle *o, PyObject *args)
 	if (!c)
 		return NULL;
 	c->h = PyLong_AsVoidPtr(ptr);
+	if (!c->h) {
+		Py_DECREF(c);
+		if (!PyErr_Occurred())
+			PyErr_SetString(PyExc_ValueError, "no client handle");
+		return NULL;
+	}
 	c->kind = K_CHANNEL;
 	c->gen = o->gen;
+	c->borrowed = 1;
 	Py_INCREF(o);
 	c->hub = (PyObject *)o;
 	return (PyObject *)c;
@@ -973,6 +1039,15 @@ static PyObject *hub_drop(Handle *o, PyObject *arg)
 		shmq_hub_drop(o->h, c->h);
 	c->h = NULL;
 	c->has_msg = 0;
+	Py_RETURN_NONE;
+}
+
+/* _check_closable(): raise unless close() would succeed now. */
+static PyObject *h_check_closable(Handle *o, PyObject *noargs)
+{
+	(void)noargs;
+	if (closable(o))
+		return NULL;
 	Py_RETURN_NONE;
 }
 
@@ -1040,7 +1115,8 @@ OPENER(sub_open, K_SUB)
 #define KW (METH_VARARGS | METH_KEYWORDS)
 #define COMMON \
 	{ "close", (PyCFunction)h_close, METH_NOARGS, "close cleanly" }, \
-	{ "_forget", (PyCFunction)h_forget, METH_NOARGS, NULL }
+	{ "_forget", (PyCFunction)h_forget, METH_NOARGS, NULL }, \
+	{ "_check_closable", (PyCFunction)h_check_closable, METH_NOARGS, NULL }
 #define RECEIVE \
 	{ "recv", (PyCFunction)(void (*)(void))h_recv, KW, "the next message, as bytes" }, \
 	{ "try_recv", (PyCFunction)h_try_recv, METH_NOARGS, "the next message now, or None" }, \
@@ -1116,7 +1192,10 @@ static PyGetSetDef sub_getset[] = {
 		.tp_name = "_shmq." pyname, \
 		.tp_basicsize = sizeof(Handle), \
 		.tp_dealloc = (destructor)h_dealloc, \
-		.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, \
+		.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, \
+		.tp_traverse = (traverseproc)h_traverse, \
+		.tp_clear = (inquiry)h_clear, \
+		.tp_free = PyObject_GC_Del, \
 		.tp_methods = methods, \
 		.tp_getset = getset, \
 		.tp_new = PyType_GenericNew, \
@@ -1131,7 +1210,9 @@ static PyTypeObject ViewType = {
 	.tp_name = "_shmq.View",
 	.tp_basicsize = sizeof(View),
 	.tp_dealloc = (destructor)view_dealloc,
-	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+	.tp_traverse = (traverseproc)view_traverse,
+	.tp_clear = (inquiry)view_clear,
 	.tp_doc = "A message (peek) or a reservation (reserve) in place: "
 		  "with it as view, for the block alone.",
 	.tp_as_buffer = &view_as_buffer,

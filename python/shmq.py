@@ -44,8 +44,9 @@ garbage collection (or the child's exit) changes nothing the parent or the
 peer sees.  A child that wants a channel opens its own.
 
 Threads: one thread may send while another receives on the same channel;
-a second thread doing the same at once, or closing it while another
-waits, gets RuntimeError.
+a hub and its clients' channels are used by one thread at a time.  A
+call that would break that, or a close while another thread waits, gets
+RuntimeError.
 """
 
 import asyncio as _asyncio
@@ -319,9 +320,9 @@ class Hub(_core.Hub):
     """
 
     def __init__(self, address, **options):
+        self._clients = {}
         self._open(_addr(address), _options(**options))
         self.address = address
-        self._clients = {}
 
     def wait(self, timeout=None):
         """The next client with something to receive (a message, or the end
@@ -351,23 +352,30 @@ class Hub(_core.Hub):
 
     def drop(self, ch):
         """Close a client's channel (its end of stream) and forget it."""
+        self._drop(ch)      # first: it refuses while a view or a wait holds it
         for handle, c in list(self._clients.items()):
             if c is ch:
                 del self._clients[handle]
-        self._drop(ch)
 
     def __len__(self):
         return self._count()
 
     def close(self):
-        """Close every client's channel and go."""
-        for ch in self._clients.values():
+        """Close every client's channel and go.  Refused (RuntimeError,
+        BufferError) while a view of a client's message or a wait holds
+        any of them; then nothing is closed."""
+        clients = getattr(self, "_clients", {})
+        for ch in clients.values():
+            ch._check_closable()
+        self._check_closable()
+        for ch in clients.values():
             ch._forget()
-        self._clients.clear()
+        clients.clear()
         super().close()
 
     def __del__(self):
-        self.close()
+        if self.is_open:
+            self.close()
 
     def __enter__(self):
         return self

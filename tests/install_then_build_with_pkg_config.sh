@@ -19,8 +19,9 @@ done
 pycore=$(ls "$BUILD"/python/_shmq.*.so 2>/dev/null)
 if command -v python3 >/dev/null && [ -n "$pycore" ]; then
 	pydir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib", "posix_prefix", {"base": "/opt/shmq", "platbase": "/opt/shmq"}))')
-	ok $([ -e "$dest$pydir/shmq.py" ] && ls "$dest$pydir"/_shmq.*.so >/dev/null; echo $?) \
-		"installs the Python module and its native core in $pydir"
+	ok $([ -e "$dest$pydir/shmq.py" ] && [ -e "$dest$pydir/shmq.pyi" ] &&
+		ls "$dest$pydir"/_shmq.*.so >/dev/null; echo $?) \
+		"installs the Python module, its type hints and its native core in $pydir"
 	if [ -n "${SAN_CFLAGS:-}" ]; then
 		# python3 itself is not built with the sanitizer's runtime.
 		skip "a sanitizer build of libshmq.so cannot be loaded into python3"

@@ -205,5 +205,44 @@ for k in range(2):
 served = asyncio.run(hub_side(hubname))
 codes = [os.waitpid(p, 0)[1] for p in kids]
 ok(served == 2 and codes == [0, 0], "asyncio: a hub serves two clients through wait_async")
-diag("done")
+# A hub is not closed under a client's live view (nothing is closed then),
+# and a hub dropped without close() is collected and frees its address.
+hubname2 = name + "-hub2"
+child = os.fork()
+if child == 0:
+    code = 1
+    try:
+        with shmq.connect(hubname2, timeout=10) as ch:
+            ch.send(b"hold")
+            ch.recv(timeout=10)
+            code = 0
+    finally:
+        os._exit(code)
+hub = shmq.Hub(hubname2)
+ch = hub.wait(timeout=10)
+with ch.peek(timeout=5) as msg:
+    expect(BufferError, hub.close, "closing a hub while a client's message is viewed")
+    ok(bytes(msg) == b"hold" and hub.is_open and ch.is_open, "  nothing was closed")
+ch.send(b"ok")
+os.waitpid(child, 0)
+del hub, ch, msg
+gc.collect()
+try:
+    with shmq.Hub(hubname2):
+        ok(True, "a hub dropped without close() is collected: its address is free again")
+except OSError as e:
+    ok(False, "a hub dropped without close() is collected: %s" % e)
+
+# The type hints name every public class, function and method.
+import ast
+stub = ast.parse(open("python/shmq.pyi").read())
+hinted = {n.name: {m.name for m in n.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+          for n in stub.body if isinstance(n, ast.ClassDef)}
+funcs = {n.name for n in stub.body if isinstance(n, ast.FunctionDef)}
+missing = [n for n in shmq.__all__ if n not in hinted and n not in funcs]
+for cls in ("Channel", "Hub", "Publisher", "Subscriber"):
+    public = {m for m in dir(getattr(shmq, cls)) if not m.startswith("_")
+              and callable(getattr(getattr(shmq, cls), m))}
+    missing += ["%s.%s" % (cls, m) for m in sorted(public - hinted.get(cls, set()))]
+ok(not missing, "shmq.pyi hints every public name (missing: %s)" % (", ".join(missing) or "none"))
 done()
