@@ -55,12 +55,14 @@ typedef struct {
 	int rx_busy, tx_busy;	/* a thread is in a receive / a send */
 	unsigned gen;		/* fork_gen when it was opened */
 	int borrowed;		/* a hub's client: the hub frees h */
+	uint64_t msg_id, res_id;	/* which message / reservation is held */
 } Handle;
 
 typedef struct {
 	PyObject_HEAD
 	Handle *owner;
 	int writable;		/* a reservation's, not a message's */
+	uint64_t id;		/* the owner's msg_id or res_id when made */
 	int done;		/* its with block has ended */
 	Py_ssize_t exports;
 	PyObject *mv;		/* the memoryview __enter__ handed out */
@@ -485,8 +487,10 @@ static int fetch(Handle *o, int64_t timeout_ns)
 	if (o->has_msg)
 		return 0;
 	r = run_sliced(o, peek_once, NULL, timeout_ns);
-	if (r == 0)
+	if (r == 0) {
 		o->has_msg = 1;
+		o->msg_id++;
+	}
 	return r;
 }
 
@@ -584,6 +588,7 @@ static int gather(Handle *o, PyObject *list, Py_ssize_t max)
 			if (r)
 				return r == -EAGAIN || n ? 0 : r;
 			o->has_msg = 1;
+			o->msg_id++;
 		}
 		if (n == 0 && PyErr_CheckSignals() < 0)
 			return RAISED;
@@ -733,6 +738,7 @@ static PyObject *make_view(Handle *o, int writable)
 	v->done = 0;
 	v->exports = 0;
 	v->mv = NULL;
+	v->id = writable ? o->res_id : o->msg_id;
 	PyObject_GC_Track(v);
 	return (PyObject *)v;
 }
@@ -796,6 +802,7 @@ static PyObject *h_reserve(Handle *o, PyObject *args, PyObject *kw)
 		return raise_op(r, "reserve");
 	o->has_res = 1;
 	o->res_len = a.len;
+	o->res_id++;
 	return make_view(o, 1);
 }
 
@@ -805,8 +812,10 @@ static int view_getbuffer(View *v, Py_buffer *view, int flags)
 	void *p = v->writable ? o->res : (void *)o->msg;
 	size_t len = v->writable ? o->res_len : o->msg_len;
 
-	if (v->done || !o->h || !(v->writable ? o->has_res : o->has_msg)) {
-		PyErr_SetString(PyExc_ValueError, "the view is used after its with block");
+	if (v->done || !o->h || !(v->writable ? o->has_res : o->has_msg) ||
+	    v->id != (v->writable ? o->res_id : o->msg_id)) {
+		PyErr_SetString(PyExc_ValueError, "the view is no longer valid: used after its with "
+				"block, or its message or reservation is gone");
 		view->obj = NULL;
 		return -1;
 	}
@@ -865,8 +874,9 @@ static PyObject *view_exit(View *v, PyObject *args)
 				"reservation is not sent) until it is released");
 		return NULL;
 	}
-	if (!o->h || (v->writable ? !o->has_res : !o->has_msg))
-		Py_RETURN_FALSE;
+	if (!o->h || (v->writable ? !o->has_res : !o->has_msg) ||
+	    v->id != (v->writable ? o->res_id : o->msg_id))
+		Py_RETURN_FALSE;	/* not ours any more: nothing to do */
 	if (v->writable) {
 		o->has_res = 0;
 		if (failed && o->kind == K_CHANNEL)

@@ -97,6 +97,14 @@ with shmq.open(name, timeout=10) as ch:
     ok(ch.recv_many(timeout=0) == [], "recv_many(timeout=0) with nothing there: []")
     expect(ValueError, lambda: ch.recv_many(max=0), "recv_many(max=0)")
     expect(TypeError, lambda: ch.send("text"), "send of a str (not bytes)")
+    # A view is of its own message or reservation, not of whatever the
+    # channel holds later.
+    v1 = ch.reserve(3)
+    v2 = ch.reserve(4)
+    expect(ValueError, v1.__enter__, "a reservation replaced by a newer one: its view")
+    with v2 as b:
+        b[:] = b"four"
+    ok(ch.recv(timeout=5) == b"four", "  the newer one is sent")
 os.waitpid(pid, 0)
 
 # Threads: one receiver at a time; a second is refused, as is a close
