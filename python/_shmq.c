@@ -114,6 +114,23 @@ static PyObject *raise_op(int r, const char *op)
 	return raise_err(r, what);
 }
 
+/* A send's failure: -EPIPE there is the peer's close, BrokenPipeError. */
+static PyObject *raise_send(int r, const char *op)
+{
+	char what[256];
+	PyObject *args;
+
+	if (r != -EPIPE)
+		return raise_op(r, op);
+	snprintf(what, sizeof(what), "%s: the peer closed the channel", op);
+	args = Py_BuildValue("(is)", EPIPE, what);
+	if (args) {
+		PyErr_SetObject(PyExc_BrokenPipeError, args);
+		Py_DECREF(args);
+	}
+	return NULL;
+}
+
 /* None: forever (-1); else seconds >= 0, as nanoseconds. */
 static int parse_timeout(PyObject *t, int64_t *ns)
 {
@@ -570,6 +587,30 @@ static PyObject *h_try_recv(Handle *o, PyObject *noargs)
 }
 
 /*
+ * _wait_message(timeout): wait (GIL released) until a message is pending,
+ * without consuming it: True, or False at the timeout.  For a worker
+ * thread of an event loop: if its waiter is cancelled, the message stays
+ * for the next receive.
+ */
+static PyObject *h_wait_message(Handle *o, PyObject *args)
+{
+	PyObject *t = Py_None;
+	int64_t ns;
+	int r;
+
+	if (!PyArg_ParseTuple(args, "|O", &t) || parse_timeout(t, &ns) ||
+	    enter(o, RX(o), 1))
+		return NULL;
+	r = fetch(o, ns);
+	*RX(o) = 0;
+	if (r == -ETIMEDOUT || r == -EAGAIN)
+		Py_RETURN_FALSE;
+	if (r)
+		return raise_op(r, "recv");
+	Py_RETURN_TRUE;
+}
+
+/*
  * Up to @max messages already there, after the first (waited for).  The
  * signal handlers run before the first is consumed only: once one is in
  * the list, the list is what the call returns, so nothing after it may
@@ -690,7 +731,7 @@ static PyObject *send_common(Handle *o, PyObject *data, int64_t ns)
 	PyBuffer_Release(&buf);
 	*TX(o) = 0;
 	if (r)
-		return raise_op(r == -EAGAIN && ns == 0 ? -EAGAIN : r, "send");
+		return raise_send(r, "send");
 	Py_RETURN_NONE;
 }
 
@@ -718,10 +759,20 @@ static PyObject *h_shutdown(Handle *o, PyObject *noargs)
 	int r;
 
 	(void)noargs;
-	if (!live(o))
+	if (enter(o, TX(o), 0))
 		return NULL;
+	if (o->has_res) {
+		/* Its message would be dropped without a word: say so instead. */
+		*TX(o) = 0;
+		PyErr_SetString(PyExc_BufferError, "a reservation is open: commit it "
+				"(end its with block) before shutdown()");
+		return NULL;
+	}
 	r = shmq_shutdown(o->h);
-	return r ? raise_op(r, "shutdown") : (Py_INCREF(Py_None), Py_None);
+	*TX(o) = 0;
+	if (r)
+		return raise_op(r, "shutdown");
+	Py_RETURN_NONE;
 }
 
 /* ---- zero copy: views ----------------------------------------------- */
@@ -799,7 +850,7 @@ static PyObject *h_reserve(Handle *o, PyObject *args, PyObject *kw)
 	r = run_sliced(o, reserve_once, &a, ns == 0 ? 1 : ns);
 	*TX(o) = 0;
 	if (r)
-		return raise_op(r, "reserve");
+		return raise_send(r, "reserve");
 	o->has_res = 1;
 	o->res_len = a.len;
 	o->res_id++;
@@ -960,9 +1011,10 @@ static PyObject *h_fileno(Handle *o, PyObject *noargs)
 	int r;
 
 	(void)noargs;
-	if (!live(o))
+	if (enter(o, RX(o), 0))	/* made by the receiving side's thread */
 		return NULL;
 	r = o->kind == K_HUB ? shmq_hub_fd(o->h) : shmq_fd(o->h);
+	*RX(o) = 0;
 	return r < 0 ? raise_op(r, "fileno") : PyLong_FromLong(r);
 }
 
@@ -971,9 +1023,10 @@ static PyObject *h_send_fileno(Handle *o, PyObject *noargs)
 	int r;
 
 	(void)noargs;
-	if (!live(o))
+	if (enter(o, TX(o), 0))
 		return NULL;
 	r = shmq_send_fd(o->h);
+	*TX(o) = 0;
 	return r < 0 ? raise_op(r, "send_fileno") : PyLong_FromLong(r);
 }
 
@@ -993,10 +1046,11 @@ static PyObject *hub_wait(Handle *o, PyObject *args)
 	if (!PyArg_ParseTuple(args, "|O", &t) || parse_timeout(t, &ns) ||
 	    enter(o, RX(o), 0))
 		return NULL;
-	r = run_sliced(o, hub_wait_once, &c, ns == 0 ? 1 : ns);
+	/* wait(0) is a true try: only that re-arms the hub's descriptor. */
+	r = run_sliced(o, hub_wait_once, &c, ns);
 	*RX(o) = 0;
 	if (r)
-		return raise_op(r, "hub wait");
+		return raise_op(r == -EAGAIN ? -ETIMEDOUT : r, "hub wait");
 	return PyLong_FromVoidPtr(c);
 }
 
@@ -1133,7 +1187,8 @@ OPENER(sub_open, K_SUB)
 	{ "recv_many", (PyCFunction)(void (*)(void))h_recv_many, KW, \
 	  "every message there (up to max), waiting for the first" }, \
 	{ "peek", (PyCFunction)(void (*)(void))h_peek, KW, \
-	  "with ch.peek() as msg: the next message in place, consumed at the end" }
+	  "with ch.peek() as msg: the next message in place, consumed at the end" }, \
+	{ "_wait_message", (PyCFunction)h_wait_message, METH_VARARGS, NULL }
 #define SEND \
 	{ "send", (PyCFunction)(void (*)(void))h_send, KW, "send one message" }, \
 	{ "try_send", (PyCFunction)h_try_send, METH_O, "send if there is room now" }, \

@@ -158,7 +158,11 @@ class Channel(_core.Channel, _Receiver):
     recv_many(max=64, timeout=None) -> [bytes] (waits for the first only),
     with peek(timeout=None) as view, with reserve(n, timeout=None) as view,
     shutdown(), close(), abandon(), info, fileno() and send_fileno() (for
-    event loops), and the asyncio forms recv_async() and send_async()."""
+    event loops), and the asyncio forms recv_async() and send_async().
+    recv and peek with timeout=0 look once and raise TimeoutError;
+    try_recv() and recv_many(timeout=0) say "nothing" with None and [].
+    send() to a peer that closed raises BrokenPipeError.  A hub client's
+    close() and abandon() both drop it from the hub (an end of stream)."""
 
     _hub = None
 
@@ -222,27 +226,56 @@ class Channel(_core.Channel, _Receiver):
             raise StopAsyncIteration from None
 
 
+def _seconds(timeout):
+    """A timeout as the sync calls take it: None, or seconds >= 0."""
+    if timeout is None:
+        return None
+    t = float(timeout)
+    if not t >= 0:
+        raise ValueError("timeout must be >= 0 or None")
+    return t
+
+
+_waited_fds = set()     # descriptors a task of ours waits on now
+
+
 async def _when_ready(obj, attempt, fileno, timeout, what):
     """attempt() until it returns something other than None, waiting on
-    the descriptor in between, up to timeout seconds."""
+    the descriptor in between, up to timeout seconds.  Where the end has
+    no descriptor that can reach us (a peer in another network namespace:
+    EXDEV), it polls instead, every 1 ms to 50 ms."""
+    timeout = _seconds(timeout)
     loop = _asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
+    poll = 0.001
     while True:
         got = attempt()
         if got is not None:
             return got
-        fd = fileno()
+        left = None if deadline is None else deadline - loop.time()
+        if left is not None and left <= 0:
+            raise TimeoutError(_errno.ETIMEDOUT, "%s: timed out" % what)
+        try:
+            fd = fileno()
+        except OSError as e:
+            if e.errno != _errno.EXDEV:
+                raise
+            await _asyncio.sleep(poll if left is None else min(poll, left))
+            poll = min(poll * 2, 0.05)
+            continue
+        if fd in _waited_fds:
+            raise RuntimeError("%s: another task is already waiting on this end" % what)
         ready = loop.create_future()
         loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        _waited_fds.add(fd)
         try:
-            left = None if deadline is None else max(0.0, deadline - loop.time())
             # The descriptor misses nothing, but a peer in another PID
             # namespace dies silently: look again at least every second.
             await _asyncio.wait_for(ready, 1.0 if left is None else min(left, 1.0))
         except _asyncio.TimeoutError:
-            if deadline is not None and loop.time() >= deadline:
-                raise TimeoutError(_errno.ETIMEDOUT, "%s: timed out" % what) from None
+            pass
         finally:
+            _waited_fds.discard(fd)
             loop.remove_reader(fd)
 
 
@@ -250,8 +283,9 @@ class Publisher(_core.Publisher):
     """The publisher of the topic at an address: every subscriber gets every
     message.  Options as for channels (mode, persistent, wait, trust_uids),
     and, when this one creates the topic: slots, slot_size (bytes per
-    message, 16 of them its header), max_subscribers; slow_subscriber (s):
-    evict a lossless subscriber that holds the publisher that long.
+    message, 16 of them its header), max_subscribers; slow_subscriber (s,
+    None: never): evict a lossless subscriber that holds the publisher that
+    long.
 
     send(data, timeout=None), try_send(data), with reserve(n) as view,
     next_seq, subscribers, max_message, close()."""
@@ -275,7 +309,10 @@ class Subscriber(_core.Subscriber, _Receiver):
     "oldest" (the oldest message the topic still holds) or a sequence
     number; lossy: never hold the publisher, and count what is lost
     (.lost).  .seq is the last message's sequence number.  Other options
-    as for Publisher.  recv, try_recv, recv_many and peek as for Channel."""
+    as for Publisher.  recv, try_recv, recv_many and peek as for Channel;
+    a lossy subscriber's peek block ends in OSError(ESTALE) if the message
+    was overwritten while it was read (counted lost).  recv_async and
+    async for wait in a worker thread (topics have no descriptor yet)."""
 
     def __init__(self, address, *, start="next", lossy=False, slots=0, slot_size=0,
                  max_subscribers=0, **options):
@@ -290,6 +327,40 @@ class Subscriber(_core.Subscriber, _Receiver):
         self._open(_addr(address), _options(**options),
                    (slots, slot_size, max_subscribers, where, seq, 1 if lossy else 0, 0))
         self.address = address
+        self._worker = None
+
+    async def recv_async(self, timeout=None):
+        """The next message, awaited on the event loop.  A topic has no
+        descriptor yet, so a worker thread waits (GIL released, without
+        consuming anything) and the loop takes the message: a cancelled
+        recv_async loses nothing."""
+        timeout = _seconds(timeout)
+        loop = _asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            if self._worker is not None:
+                # A cancelled call's worker: let it finish its slice first.
+                await _asyncio.shield(self._worker)
+                self._worker = None
+            msg = self.try_recv()
+            if msg is not None:
+                return msg
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                raise TimeoutError(_errno.ETIMEDOUT, "recv: timed out")
+            self._worker = loop.run_in_executor(
+                None, self._wait_message, 0.05 if left is None else min(left, 0.05))
+            await _asyncio.shield(self._worker)
+            self._worker = None
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            return await self.recv_async()
+        except EndOfStream:
+            raise StopAsyncIteration from None
 
 
 def open(address, **options):

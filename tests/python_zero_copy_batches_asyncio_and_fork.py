@@ -213,6 +213,96 @@ for k in range(2):
 served = asyncio.run(hub_side(hubname))
 codes = [os.waitpid(p, 0)[1] for p in kids]
 ok(served == 2 and codes == [0, 0], "asyncio: a hub serves two clients through wait_async")
+# The edges of asyncio and of sending: a NaN timeout, two tasks on one
+# end, shutdown inside a reservation, a send to a peer that closed.
+def close_soon(ch):
+    ch.recv(timeout=10)
+
+
+pid = peer(close_soon)
+
+
+async def edges():
+    with shmq.open(name, timeout=10) as ch:
+        try:
+            await ch.recv_async(timeout=float("nan"))
+            nan = None
+        except ValueError:
+            nan = "ValueError"
+        first = asyncio.ensure_future(ch.recv_async(timeout=5))
+        await asyncio.sleep(0.05)
+        try:
+            await ch.recv_async(timeout=1)
+            second = None
+        except RuntimeError:
+            second = "RuntimeError"
+        with ch.reserve(4) as buf:
+            buf[:] = b"stop"
+            try:
+                ch.shutdown()
+                shut = None
+            except BufferError:
+                shut = "BufferError"
+        try:
+            await first
+            end = None
+        except (EOFError, ConnectionError) as e:
+            end = type(e).__name__
+        try:
+            for _ in range(3):
+                ch.send(b"more")
+            broken = None
+        except BrokenPipeError:
+            broken = "BrokenPipeError"
+        return nan, second, shut, end, broken
+
+
+nan, second, shut, end, broken = asyncio.run(edges())
+os.waitpid(pid, 0)
+ok(nan == "ValueError", "recv_async(timeout=nan): %s" % nan)
+ok(second == "RuntimeError", "a second task waiting on the same end: %s" % second)
+ok(shut == "BufferError", "shutdown() inside a reserve block: %s (the message is not lost)" % shut)
+ok(end == "EndOfStream", "  the waiting task sees the peer's close: %s" % end)
+ok(broken == "BrokenPipeError", "send to a peer that closed: %s" % broken)
+
+# A topic's subscriber on asyncio (a worker thread waits for it): async
+# for to the end, and a cancelled recv_async loses nothing.
+topic = name + "-topic"
+
+
+async def subscribe():
+    with shmq.Subscriber(topic, start="oldest") as sub:
+        waiter = asyncio.ensure_future(sub.recv_async())
+        await asyncio.sleep(0.1)
+        waiter.cancel()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            pass
+        os.write(go_w, b"g")
+        return [m async for m in sub]
+
+
+go_r, go_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    code = 1
+    try:
+        with shmq.Publisher(topic) as pub:
+            os.read(go_r, 1)
+            for i in range(100):
+                pub.send(b"%d" % i)
+            code = 0
+    finally:
+        os._exit(code)
+time.sleep(0.2)
+got = asyncio.run(subscribe())
+os.waitpid(pid, 0)
+ok(got == [b"%d" % i for i in range(100)],
+   "asyncio: a subscriber's async for gets all 100 after a cancelled recv_async (%d)" % len(got))
+with shmq.Hub(name + "-hub3") as hub:
+    expect(TimeoutError, lambda: hub.wait(0), "hub.wait(0) with nobody there")
+
 # A hub is not closed under a client's live view (nothing is closed then),
 # and a hub dropped without close() is collected and frees its address.
 hubname2 = name + "-hub2"
