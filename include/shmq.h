@@ -609,6 +609,20 @@ int shmq_sub_release(shmq_sub_t *sub);
 uint64_t shmq_sub_seq(const shmq_sub_t *sub);
 /* How many messages this (lossy) subscriber lost. */
 uint64_t shmq_sub_lost(const shmq_sub_t *sub);
+/*
+ * A descriptor for an event loop, as shmq_fd() is for a channel: readable
+ * while shmq_sub_try_recv() would not return -EAGAIN (a message, the end
+ * of the stream, an eviction; the publisher's death at once where its pid
+ * is visible, else found by the next try_ call: keep a timeout).
+ * Level-triggered; made at the first call, owned by the subscriber
+ * (shmq_sub_close() closes it).  Until a try_ call on it says -EAGAIN the
+ * publisher pays nothing for it; after that, the wake that follows costs
+ * the publisher a datagram to it and a look at the subscriber table.
+ * -ECHILD in a fork child, -EXDEV while the publisher is attached from
+ * another network namespace, -EMFILE and the like.  A publisher of an
+ * older build never wakes it.
+ */
+int shmq_sub_fd(shmq_sub_t *sub);
 /* Leave the topic; the publisher and the others are not disturbed. */
 int shmq_sub_close(shmq_sub_t *sub);
 

@@ -587,30 +587,6 @@ static PyObject *h_try_recv(Handle *o, PyObject *noargs)
 }
 
 /*
- * _wait_message(timeout): wait (GIL released) until a message is pending,
- * without consuming it: True, or False at the timeout.  For a worker
- * thread of an event loop: if its waiter is cancelled, the message stays
- * for the next receive.
- */
-static PyObject *h_wait_message(Handle *o, PyObject *args)
-{
-	PyObject *t = Py_None;
-	int64_t ns;
-	int r;
-
-	if (!PyArg_ParseTuple(args, "|O", &t) || parse_timeout(t, &ns) ||
-	    enter(o, RX(o), 1))
-		return NULL;
-	r = fetch(o, ns);
-	*RX(o) = 0;
-	if (r == -ETIMEDOUT || r == -EAGAIN)
-		Py_RETURN_FALSE;
-	if (r)
-		return raise_op(r, "recv");
-	Py_RETURN_TRUE;
-}
-
-/*
  * Up to @max messages already there, after the first (waited for).  The
  * signal handlers run before the first is consumed only: once one is in
  * the list, the list is what the call returns, so nothing after it may
@@ -1013,7 +989,8 @@ static PyObject *h_fileno(Handle *o, PyObject *noargs)
 	(void)noargs;
 	if (enter(o, RX(o), 0))	/* made by the receiving side's thread */
 		return NULL;
-	r = o->kind == K_HUB ? shmq_hub_fd(o->h) : shmq_fd(o->h);
+	r = o->kind == K_HUB ? shmq_hub_fd(o->h) :
+	    o->kind == K_SUB ? shmq_sub_fd(o->h) : shmq_fd(o->h);
 	*RX(o) = 0;
 	return r < 0 ? raise_op(r, "fileno") : PyLong_FromLong(r);
 }
@@ -1187,8 +1164,7 @@ OPENER(sub_open, K_SUB)
 	{ "recv_many", (PyCFunction)(void (*)(void))h_recv_many, KW, \
 	  "every message there (up to max), waiting for the first" }, \
 	{ "peek", (PyCFunction)(void (*)(void))h_peek, KW, \
-	  "with ch.peek() as msg: the next message in place, consumed at the end" }, \
-	{ "_wait_message", (PyCFunction)h_wait_message, METH_VARARGS, NULL }
+	  "with ch.peek() as msg: the next message in place, consumed at the end" }
 #define SEND \
 	{ "send", (PyCFunction)(void (*)(void))h_send, KW, "send one message" }, \
 	{ "try_send", (PyCFunction)h_try_send, METH_O, "send if there is room now" }, \
@@ -1229,6 +1205,8 @@ static PyMethodDef pub_methods[] = {
 static PyMethodDef sub_methods[] = {
 	{ "_open", (PyCFunction)sub_open, METH_VARARGS, NULL },
 	COMMON, RECEIVE,
+	{ "fileno", (PyCFunction)h_fileno, METH_NOARGS,
+	  "a descriptor, readable while a receive would not wait" },
 	{ NULL, NULL, 0, NULL },
 };
 

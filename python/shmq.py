@@ -311,8 +311,8 @@ class Subscriber(_core.Subscriber, _Receiver):
     (.lost).  .seq is the last message's sequence number.  Other options
     as for Publisher.  recv, try_recv, recv_many and peek as for Channel;
     a lossy subscriber's peek block ends in OSError(ESTALE) if the message
-    was overwritten while it was read (counted lost).  recv_async and
-    async for wait in a worker thread (topics have no descriptor yet)."""
+    was overwritten while it was read (counted lost).  fileno(), and
+    recv_async() and async for on it, as for Channel."""
 
     def __init__(self, address, *, start="next", lossy=False, slots=0, slot_size=0,
                  max_subscribers=0, **options):
@@ -327,31 +327,10 @@ class Subscriber(_core.Subscriber, _Receiver):
         self._open(_addr(address), _options(**options),
                    (slots, slot_size, max_subscribers, where, seq, 1 if lossy else 0, 0))
         self.address = address
-        self._worker = None
 
     async def recv_async(self, timeout=None):
-        """The next message, awaited on the event loop.  A topic has no
-        descriptor yet, so a worker thread waits (GIL released, without
-        consuming anything) and the loop takes the message: a cancelled
-        recv_async loses nothing."""
-        timeout = _seconds(timeout)
-        loop = _asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            if self._worker is not None:
-                # A cancelled call's worker: let it finish its slice first.
-                await _asyncio.shield(self._worker)
-                self._worker = None
-            msg = self.try_recv()
-            if msg is not None:
-                return msg
-            left = None if deadline is None else deadline - loop.time()
-            if left is not None and left <= 0:
-                raise TimeoutError(_errno.ETIMEDOUT, "recv: timed out")
-            self._worker = loop.run_in_executor(
-                None, self._wait_message, 0.05 if left is None else min(left, 0.05))
-            await _asyncio.shield(self._worker)
-            self._worker = None
+        """The next message, awaited on the event loop (fileno())."""
+        return await _when_ready(self, self.try_recv, self.fileno, timeout, "recv")
 
     def __aiter__(self):
         return self

@@ -66,10 +66,11 @@ extern const struct shmq_wake_ops shmq_futex_ops;
 /*
  * The slow path of a notify: somebody sleeps.  @poller: the word naming
  * the socket of an event loop that may wait on this eventcount (NULL:
- * none can, as on a hub's door).
+ * none can, as on a hub's door, or the caller wakes them: topics).
+ * Returns the waiting bits it took (SHMQ_EC_POLLER among them).
  */
-void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
-		  const uint64_t *poller);
+uint32_t shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
+		      const uint64_t *poller);
 
 /* After publishing: wake the other side if it sleeps, else one load. */
 static inline void shmq_ec_notify(struct shmq_ec *ec, const struct shmq_wake_ops *ops,

@@ -54,8 +54,8 @@ const struct shmq_wake_ops shmq_futex_ops = {
 	.wake = futex_wake,
 };
 
-void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
-		  const uint64_t *poller)
+uint32_t shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
+		      const uint64_t *poller)
 {
 	/*
 	 * Acquire: a poller stores its token, then announces itself with a
@@ -69,4 +69,5 @@ void shmq_ec_wake(struct shmq_ec *ec, const struct shmq_wake_ops *ops,
 		ops->wake(&ec->seq, INT_MAX);
 	if ((who & SHMQ_EC_POLLER) && poller)
 		shmq_poller_wake(shmq_load_acquire(poller));
+	return who;
 }

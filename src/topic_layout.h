@@ -24,8 +24,9 @@
  *
  * Who writes what: the publisher the control page's first line, each
  * slot's version, length, check and payload, and a subscriber slot's
- * `evicted` word; a subscriber only its own table slot, the `joins` and
- * `hwm` words, and the eventcounts' `waiting` bits.
+ * `evicted` word (and takes its `poll_token`); a subscriber only its own
+ * table slot, the `joins` and `hwm` words, and the eventcounts' `waiting`
+ * bits.
  */
 #ifndef SHMQ_TOPIC_LAYOUT_H
 #define SHMQ_TOPIC_LAYOUT_H
@@ -76,7 +77,13 @@ struct shmq_topic_sub {
 	uint32_t pad;
 	uint64_t evicted;	/* by the publisher: the owner word it evicted */
 	uint64_t netns;
-	uint8_t pad1[SHMQ_TOPIC_SUB_SIZE - 56];
+	/*
+	 * shmq_sub_fd()'s token, stored when it says "nothing now" (and the
+	 * data eventcount's SHMQ_EC_POLLER set); the publisher takes it (0)
+	 * when it wakes it.  Zero in older builds: they never poll.
+	 */
+	uint64_t poll_token;
+	uint8_t pad1[SHMQ_TOPIC_SUB_SIZE - 64];
 };
 
 /* A message slot's header, then its payload. */

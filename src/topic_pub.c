@@ -40,6 +40,38 @@ struct shmq_pub {
 	int64_t blocked_since;	/* when the current wait for room began */
 };
 
+/*
+ * Wake every subscriber that sleeps on `data`: the sleepers with one
+ * futex wake, and each event loop that announced itself (shmq_sub_fd())
+ * through the token in its table slot, taken so that it is woken once
+ * per announcement.  A token scribbled there names a stranger's socket
+ * at worst: a spurious wake, never a lost one.
+ */
+static void wake_subscribers(struct shmq_topic *t)
+{
+	uint64_t n, i, tok;
+
+	if (!(shmq_ec_wake(&t->ctl->data, t->waiter.wake, NULL) & SHMQ_EC_POLLER))
+		return;
+	n = shmq_load_acquire(&t->ctl->hwm);
+	if (n > t->nsubs)
+		n = t->nsubs;
+	for (i = 0; i < n; i++) {
+		uint64_t *at = &t->subs[i].poll_token;
+
+		if (shmq_load_relaxed(at) && (tok = shmq_exchange_acquire(at, 0)))
+			shmq_poller_wake(tok);
+	}
+}
+
+/* After a commit: wake the subscribers if any sleeps, else one load. */
+static void notify_subscribers(struct shmq_topic *t)
+{
+	shmq_smp_mb();
+	if (shmq_load_relaxed(&t->ctl->data.waiting))
+		wake_subscribers(t);
+}
+
 /* The smallest head of the lossless subscribers; UINT64_MAX: none. */
 static uint64_t min_head(struct shmq_pub *p)
 {
@@ -111,7 +143,7 @@ static void room_check(void *ctx)
 			shmq_cas(&s->owner, w, (w & ~(uint64_t)3) | SHMQ_EP_ABANDONED);
 		else if (evict && shmq_load_relaxed(&s->evicted) != w) {
 			shmq_store_release(&s->evicted, w);
-			shmq_ec_wake(&t->ctl->data, t->waiter.wake, NULL);
+			wake_subscribers(t);
 		}
 	}
 }
@@ -171,7 +203,7 @@ SHMQ_API int shmq_pub_commit(shmq_pub_t *p, size_t len)
 	p->reserved = 0;
 	p->next++;
 	shmq_store_release(&t->ctl->tail, p->next);
-	shmq_ec_notify(&t->ctl->data, t->waiter.wake, NULL);
+	notify_subscribers(t);
 	return 0;
 }
 
@@ -292,7 +324,7 @@ SHMQ_API int shmq_pub_close(shmq_pub_t *p)
 		shmq_store_relaxed(&t->ctl->end_check, shmq_topic_end_check(p->next, t->instance));
 		shmq_store_release(&t->ctl->end_seq, p->next);
 		shmq_cas(&t->hdr->ep[0].owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
-		shmq_ec_wake(&t->ctl->data, t->waiter.wake, NULL);
+		wake_subscribers(t);
 		if (!t->persistent)
 			shmq_seg_remove(t->shmid);
 	}

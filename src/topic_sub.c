@@ -34,7 +34,11 @@ struct shmq_sub {
 	uint64_t peek_ver;
 	int err;		/* for good: -EOVERFLOW, -EBADMSG */
 	struct shmq_peer pub;	/* the publisher's process */
+	struct shmq_poller *poller;	/* shmq_sub_fd()'s, once asked for */
+	uint64_t followed;	/* the publisher whose pidfd the poller holds */
 };
+
+static void rearm(struct shmq_sub *s);
 
 static void publish_head(struct shmq_sub *s)
 {
@@ -172,6 +176,11 @@ static int next_msg(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *ver
 			if (timeout_ns == 0) {
 				sub_check(&c);
 				r = sub_ready(&c);
+				if (r == 0 && s->poller) {
+					/* An event loop waits next: announce, look again. */
+					rearm(s);
+					r = sub_ready(&c);
+				}
 				if (r <= 0)
 					return r ? r : -EAGAIN;
 			} else {
@@ -319,6 +328,82 @@ SHMQ_API uint64_t shmq_sub_lost(const shmq_sub_t *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* The descriptor (poller.c), as a channel's (channel.c)               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Keep the publisher's pidfd in the poller's set while it holds its
+ * place, so that its death makes the descriptor ready; not once it has
+ * closed (its end of stream woke us; its later death must not keep the
+ * descriptor ready), and not a publisher whose pid we cannot see.
+ */
+static void follow_publisher(struct shmq_sub *s)
+{
+	uint64_t w = shmq_load_acquire(&s->t.hdr->ep[0].owner);
+	int attached = w == s->pub.owner && shmq_owner_state(w) == SHMQ_EP_ATTACHED &&
+		       s->pub.kind == SHMQ_WATCH_PIDFD;
+	uint64_t want = attached ? w : 0;
+
+	if (want == s->followed && (want || shmq_held_num(&s->poller->watched) < 0))
+		return;
+	shmq_poller_watch(s->poller, attached ? shmq_held_num(&s->pub.fd) : -1);
+	s->followed = want;
+}
+
+/*
+ * Nothing to receive, and an event loop may wait on the descriptor next:
+ * empty its socket (a pidfd's readiness: look at the publisher now),
+ * follow the publisher, and put our token in our table slot with the
+ * SHMQ_EC_POLLER bit on `data`.  The caller looks once more.
+ */
+static void rearm(struct shmq_sub *s)
+{
+	struct sub_wait c = { .s = s };
+
+	if (shmq_poller_drain(s->poller, NULL, 0, NULL))
+		sub_check(&c);
+	else if (s->pub.owner != shmq_load_acquire(&s->t.hdr->ep[0].owner))
+		sub_check(&c);	/* a new publisher: watch it */
+	follow_publisher(s);
+	shmq_poller_announce(s->poller, &s->t.ctl->data, &s->slot->poll_token);
+}
+
+/* Is the publisher attached from another network namespace? */
+static int publisher_off_net(const struct shmq_sub *s)
+{
+	const struct shmq_endpoint *ep = &s->t.hdr->ep[0];
+	uint64_t w = shmq_load_acquire(&ep->owner);
+	uint64_t ns = shmq_load_acquire(&ep->netns);
+
+	return shmq_owner_state(w) == SHMQ_EP_ATTACHED && ns && s->t.netns && ns != s->t.netns;
+}
+
+SHMQ_API int shmq_sub_fd(shmq_sub_t *s)
+{
+	struct sub_wait c = { .s = s };
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (shmq_forked_since(s->t.gen))
+		return -ECHILD;
+	if (s->poller)
+		return shmq_held_num(&s->poller->ep);
+	/* Its wakes could never reach us: refuse now, not sleep for ever. */
+	if (publisher_off_net(s))
+		return -EXDEV;
+	r = shmq_poller_open(&s->poller);
+	if (r)
+		return r;
+	s->followed = 0;
+	rearm(s);
+	/* Level-triggered: what came before the descriptor makes it ready. */
+	if (s->err || sub_ready(&c))
+		shmq_poller_wake(s->poller->token);
+	return shmq_held_num(&s->poller->ep);
+}
+
+/* ------------------------------------------------------------------ */
 /* Joining and leaving                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -414,9 +499,11 @@ static void leave(struct shmq_sub *s)
 	if (s->slot && !shmq_opened_elsewhere(t->gen, t->me)) {
 		/* Where it stopped, for the tools (the publisher skips it now). */
 		shmq_store_release(&s->slot->head, s->next);
+		shmq_store_relaxed(&s->slot->poll_token, 0);
 		shmq_cas(&s->slot->owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
 		shmq_ec_notify(&t->ctl->space, t->waiter.wake, NULL);
 	}
+	shmq_poller_close(s->poller);
 	shmq_peer_forget(&s->pub);
 	shmq_topic_detach(t);
 	free(s);
