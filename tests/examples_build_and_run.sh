@@ -33,4 +33,28 @@ is "$sl.$s1.$s2" "0.0.0" "the event loop and both senders exit 0"
 is "$(sort "$tmp/loop.out")" "$(printf '%s: one\n%s: two\n%s: three' "$left" "$left" "$right" | sort)" \
 	"the loop printed every message with its channel"
 is "$(grep -v '^timer ticks: [0-9]*$' "$tmp/loop.err")" "" "and nothing on stderr but the timer's count"
+
+# Its Python twin, on asyncio, run the same way.
+if ! command -v python3 >/dev/null || [ -n "${SAN_CFLAGS:-}" ] ||
+	! ls "$BUILD"/python/_shmq.*.so >/dev/null 2>&1; then
+	for i in 1 2 3 4; do skip "examples/event_loop.py needs python3 and the module's native core"; done
+else
+	svc=$(tname psvc) left=$(tname pleft) right=$(tname pright)
+	mkfifo "$tmp/go2"
+	PYTHONPATH=python SHMQ_PYTHON_CORE="$BUILD/python" timeout 30 python3 examples/event_loop.py \
+		"$svc" "$left" "$right" > "$tmp/ploop.out" 2> "$tmp/ploop.err" & l=$!
+	{ printf 'one\ntwo\n'; timeout 30 cat "$tmp/go2"; } | timeout 30 "$SHMQ" send "$left" & s1=$!
+	timeout 30 "$SHMQ" send "$right" three; s2=$?
+	timeout 30 "$SHMQ" ping "$svc" -c 5 -i 0 -q > "$tmp/pping1" 2>&1 & p1=$!
+	timeout 30 "$SHMQ" ping "$svc" -c 5 -i 0 -q > "$tmp/pping2" 2>&1; p2=$?
+	wait $p1; p1=$?
+	is "$p1.$p2" "0.0" "event_loop.py: two pings through its hub at once, every answer right"
+	: > "$tmp/go2"
+	wait $s1; s1=$?
+	wait $l; sl=$?
+	is "$sl.$s1.$s2" "0.0.0" "  it and both senders exit 0"
+	is "$(sort "$tmp/ploop.out")" "$(printf '%s: one\n%s: two\n%s: three' "$left" "$left" "$right" | sort)" \
+		"  it printed every message with its channel"
+	is "$(cat "$tmp/ploop.err")" "" "  and nothing on stderr"
+fi
 done_testing
