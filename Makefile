@@ -194,6 +194,10 @@ RESULT := bench/results/$(shell date +%Y-%m-%d)-$(shell hostname -s 2>/dev/null 
 bench: all
 	@mkdir -p bench/results
 	$(CLI) bench --save $(RESULT)
+	@if [ -n "$(HAVE_PYTHON)" ] && [ -z "$(SAN)" ]; then \
+		echo "== Python to Python (python/bench.py)"; \
+		PYTHONPATH=python SHMQ_PYTHON_CORE=$(BUILD)/python $(PYTHON) python/bench.py | tee $(RESULT)-python.md; \
+	else echo "no Python headers (or a sanitizer build): python/bench.py is skipped"; fi
 
 # A chart of the newest results, if gnuplot is installed.
 bench-report:

@@ -542,7 +542,7 @@ static PyObject *take(Handle *o, int check_signals)
 	return b;
 }
 
-static PyObject *recv_common(Handle *o, int64_t timeout_ns)
+static PyObject *recv_common(Handle *o, int64_t timeout_ns, int none_at_timeout)
 {
 	PyObject *b;
 
@@ -553,7 +553,8 @@ static PyObject *recv_common(Handle *o, int64_t timeout_ns)
 
 		if (r) {
 			*RX(o) = 0;
-			if (r == -EAGAIN && timeout_ns == 0)
+			if ((r == -EAGAIN && timeout_ns == 0) ||
+			    (r == -ETIMEDOUT && none_at_timeout))
 				Py_RETURN_NONE;
 			return raise_op(r, "recv");
 		}
@@ -577,13 +578,23 @@ static PyObject *h_recv(Handle *o, PyObject *args, PyObject *kw)
 		return NULL;
 	if (ns == 0)
 		ns = 1;		/* recv(timeout=0): one look, then TimeoutError */
-	return recv_common(o, ns);
+	return recv_common(o, ns, 0);
 }
 
 static PyObject *h_try_recv(Handle *o, PyObject *noargs)
 {
 	(void)noargs;
-	return recv_common(o, 0);
+	return recv_common(o, 0, 0);
+}
+
+/* _recv_within(seconds): the next message if one comes that soon, else None. */
+static PyObject *h_recv_within(Handle *o, PyObject *arg)
+{
+	double d = PyFloat_AsDouble(arg);
+
+	if (d == -1.0 && PyErr_Occurred())
+		return NULL;
+	return recv_common(o, d > 0 ? (int64_t)(d * 1e9) : 0, 1);
 }
 
 /*
@@ -831,6 +842,76 @@ static PyObject *h_reserve(Handle *o, PyObject *args, PyObject *kw)
 	o->res_len = a.len;
 	o->res_id++;
 	return make_view(o, 1);
+}
+
+/*
+ * One message of send_many: reserved in place and copied.  The batch is
+ * committed every 64 messages, and before any wait for room.
+ */
+static int put_one(Handle *o, PyObject *item, int64_t ns, int *pending)
+{
+	struct reserve_args a;
+	Py_buffer b;
+	void *dst;
+	int r;
+
+	if (PyObject_GetBuffer(item, &b, PyBUF_SIMPLE))
+		return RAISED;
+	r = shmq_reserve(o->h, (size_t)b.len, &dst, 0);
+	if ((r == -EAGAIN || r == -ENOBUFS) && *pending) {
+		shmq_commit(o->h);	/* ours fill the ring: let them go first */
+		*pending = 0;
+		r = shmq_reserve(o->h, (size_t)b.len, &dst, 0);
+	}
+	if (r == -EAGAIN && ns != 0) {
+		a.len = (size_t)b.len;
+		r = run_sliced(o, reserve_once, &a, ns);
+		dst = o->res;
+	}
+	if (r == 0) {
+		memcpy(dst, b.buf, (size_t)b.len);
+		if (++*pending == 64) {
+			shmq_commit(o->h);	/* the receiver starts on them */
+			*pending = 0;
+		}
+	}
+	PyBuffer_Release(&b);
+	return r;
+}
+
+/*
+ * send_many(messages, timeout=None): every message of an iterable, in
+ * batches of 64 committed with one store (and at most one wake) each; how
+ * many were sent.  On an error the messages before the failing one were.
+ */
+static PyObject *h_send_many(Handle *o, PyObject *args, PyObject *kw)
+{
+	static char *names[] = { "messages", "timeout", NULL };
+	PyObject *msgs, *t = Py_None, *it, *item;
+	Py_ssize_t n = 0;
+	int64_t ns;
+	int r = 0, pending = 0;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:send_many", names, &msgs, &t) ||
+	    parse_timeout(t, &ns) || enter(o, TX(o), 0))
+		return NULL;
+	it = settle_reservation(o) ? NULL : PyObject_GetIter(msgs);
+	while (it && (item = PyIter_Next(it))) {
+		r = put_one(o, item, ns, &pending);
+		Py_DECREF(item);
+		if (r)
+			break;
+		n++;
+	}
+	if (pending)
+		shmq_commit(o->h);
+	Py_XDECREF(it);
+	*TX(o) = 0;
+	if (!it || PyErr_Occurred())
+		return NULL;
+	if (r)
+		return raise_send(r == -EAGAIN ? -ETIMEDOUT : r, "send_many");
+	return PyLong_FromSsize_t(n);
 }
 
 static int view_getbuffer(View *v, Py_buffer *view, int flags)
@@ -1161,6 +1242,7 @@ OPENER(sub_open, K_SUB)
 #define RECEIVE \
 	{ "recv", (PyCFunction)(void (*)(void))h_recv, KW, "the next message, as bytes" }, \
 	{ "try_recv", (PyCFunction)h_try_recv, METH_NOARGS, "the next message now, or None" }, \
+	{ "_recv_within", (PyCFunction)h_recv_within, METH_O, NULL }, \
 	{ "recv_many", (PyCFunction)(void (*)(void))h_recv_many, KW, \
 	  "every message there (up to max), waiting for the first" }, \
 	{ "peek", (PyCFunction)(void (*)(void))h_peek, KW, \
@@ -1176,6 +1258,8 @@ static PyMethodDef ch_methods[] = {
 	COMMON, RECEIVE, SEND,
 	{ "abandon", (PyCFunction)h_abandon, METH_NOARGS, "close without end of stream" },
 	{ "shutdown", (PyCFunction)h_shutdown, METH_NOARGS, "send no more" },
+	{ "send_many", (PyCFunction)(void (*)(void))h_send_many, KW,
+	  "send every message of an iterable as one batch; how many" },
 	{ "_info", (PyCFunction)h_info, METH_NOARGS, NULL },
 	{ "fileno", (PyCFunction)h_fileno, METH_NOARGS,
 	  "a descriptor, readable while a receive would not wait" },

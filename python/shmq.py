@@ -154,6 +154,7 @@ class Channel(_core.Channel, _Receiver):
     trust_uids (uids whose segments are accepted).
 
     send(data, timeout=None), try_send(data) (BlockingIOError if full),
+    send_many(messages, timeout=None) -> how many (committed 64 at a time),
     recv(timeout=None) -> bytes, try_recv() -> bytes or None,
     recv_many(max=64, timeout=None) -> [bytes] (waits for the first only),
     with peek(timeout=None) as view, with reserve(n, timeout=None) as view,
@@ -203,7 +204,13 @@ class Channel(_core.Channel, _Receiver):
             self.abandon()
 
     async def recv_async(self, timeout=None):
-        """The next message, awaited on the event loop (fileno())."""
+        """The next message, awaited on the event loop (fileno()).  It
+        first waits up to 5 us in place, as a hybrid wait spins: an answer
+        already on its way is taken without a trip through the loop, which
+        is held that long at most."""
+        msg = self._recv_within(_ASYNC_LOOK_S)
+        if msg is not None:
+            return msg
         return await _when_ready(self, self.try_recv, self.fileno, timeout, "recv")
 
     async def send_async(self, data, timeout=None):
@@ -237,6 +244,7 @@ def _seconds(timeout):
 
 
 _waited_fds = set()     # descriptors a task of ours waits on now
+_ASYNC_LOOK_S = 5e-6    # how long recv_async waits in place first
 
 
 async def _when_ready(obj, attempt, fileno, timeout, what):
@@ -265,18 +273,24 @@ async def _when_ready(obj, attempt, fileno, timeout, what):
             continue
         if fd in _waited_fds:
             raise RuntimeError("%s: another task is already waiting on this end" % what)
+        # A bare future, a reader and a timer: no task per wait.
         ready = loop.create_future()
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        loop.add_reader(fd, _settle, ready)
+        # The descriptor misses nothing, but a peer in another PID
+        # namespace dies silently: look again at least every second.
+        timer = loop.call_later(1.0 if left is None else min(left, 1.0), _settle, ready)
         _waited_fds.add(fd)
         try:
-            # The descriptor misses nothing, but a peer in another PID
-            # namespace dies silently: look again at least every second.
-            await _asyncio.wait_for(ready, 1.0 if left is None else min(left, 1.0))
-        except _asyncio.TimeoutError:
-            pass
+            await ready
         finally:
             _waited_fds.discard(fd)
+            timer.cancel()
             loop.remove_reader(fd)
+
+
+def _settle(fut):
+    if not fut.done():
+        fut.set_result(None)
 
 
 class Publisher(_core.Publisher):
@@ -329,7 +343,13 @@ class Subscriber(_core.Subscriber, _Receiver):
         self.address = address
 
     async def recv_async(self, timeout=None):
-        """The next message, awaited on the event loop (fileno())."""
+        """The next message, awaited on the event loop (fileno()).  It
+        first waits up to 5 us in place, as a hybrid wait spins: an answer
+        already on its way is taken without a trip through the loop, which
+        is held that long at most."""
+        msg = self._recv_within(_ASYNC_LOOK_S)
+        if msg is not None:
+            return msg
         return await _when_ready(self, self.try_recv, self.fileno, timeout, "recv")
 
     def __aiter__(self):

@@ -94,6 +94,21 @@ with shmq.open(name, timeout=10) as ch:
     while len(got) < 10:
         got += ch.recv_many(max=4, timeout=5)
     ok(got == [b"%d" % i for i in range(10)], "recv_many takes them in batches, in order")
+    # send_many: more than the ring holds, in batches that wait for room.
+    big = [b"%06d" % i + b"." * (i % 300) for i in range(20000)]
+    back = []
+
+    def collect():
+        while len(back) < len(big):
+            back.extend(ch.recv_many(max=1000, timeout=10))
+    collector = threading.Thread(target=collect)
+    collector.start()       # the echoes come back meanwhile: another thread
+    sent = ch.send_many(iter(big), timeout=10)
+    collector.join()
+    ok(sent == len(big) and back == big,
+       "send_many sends %d messages (several rings' worth) whole and in order" % sent)
+    expect(TypeError, lambda: ch.send_many([b"ok", 3]), "send_many with a non-bytes item")
+    ok(ch.recv(timeout=5) == b"ok", "  the messages before it were sent")
     ok(ch.recv_many(timeout=0) == [], "recv_many(timeout=0) with nothing there: []")
     expect(ValueError, lambda: ch.recv_many(max=0), "recv_many(max=0)")
     expect(TypeError, lambda: ch.send("text"), "send of a str (not bytes)")
