@@ -107,12 +107,8 @@ os.waitpid(pid, 0)
 # is missing is at most the interrupts that did not keep one.  With peek:
 # nothing is missing at all (a message comes again if the exception landed
 # inside its with block).
-class Interrupted(Exception):
-    pass
-
-
-def raise_interrupted(signum, frame):
-    raise Interrupted()
+# Ctrl-C itself: SIGINT with Python's own handler, KeyboardInterrupt.
+Interrupted = KeyboardInterrupt
 
 
 COUNT = 20000
@@ -127,13 +123,13 @@ def storm(receive):
                     ch.send(b"%d" % i)
         finally:
             os._exit(0)
-    old_handler = signal.signal(signal.SIGUSR1, raise_interrupted)
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     stop, go = threading.Event(), threading.Event()
 
     def pester():
         go.wait()
         while not stop.is_set():
-            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.0002)
 
     got, interrupts, kept = [], 0, 0
@@ -155,7 +151,7 @@ def storm(receive):
                 pesterer.join()
             except Interrupted:
                 pass
-    signal.signal(signal.SIGUSR1, old_handler)
+    signal.signal(signal.SIGINT, old_handler)
     os.waitpid(pid, 0)
     return got, interrupts, kept
 

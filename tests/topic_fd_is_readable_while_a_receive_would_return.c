@@ -161,6 +161,14 @@ static void death_and_fork(void)
 	shmq_sub_close(s);
 	if (late)
 		shmq_sub_close(late);
+	/* The dead publisher's topic: a new publisher takes it over and its
+	 * close removes it, leaving nothing behind. */
+	{
+		shmq_pub_t *p;
+
+		if (shmq_pub_open(addr, NULL, NULL, &p) == 0)
+			shmq_pub_close(p);
+	}
 }
 
 /* A subscriber that waits only in poll(): every message, in order. */
