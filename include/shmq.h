@@ -619,8 +619,9 @@ uint64_t shmq_sub_lost(const shmq_sub_t *sub);
  * publisher pays nothing for it; after that, the wake that follows costs
  * the publisher a datagram to it and a look at the subscriber table.
  * -ECHILD in a fork child, -EXDEV while the publisher is attached from
- * another network namespace, -EMFILE and the like.  A publisher of an
- * older build never wakes it.
+ * another network namespace (checked when it is made: a publisher that
+ * comes back later from another one cannot wake it; keep a timeout),
+ * -EMFILE and the like.  A publisher of an older build never wakes it.
  */
 int shmq_sub_fd(shmq_sub_t *sub);
 /* Leave the topic; the publisher and the others are not disturbed. */

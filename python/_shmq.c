@@ -848,7 +848,7 @@ static PyObject *h_reserve(Handle *o, PyObject *args, PyObject *kw)
  * One message of send_many: reserved in place and copied.  The batch is
  * committed every 64 messages, and before any wait for room.
  */
-static int put_one(Handle *o, PyObject *item, int64_t ns, int *pending)
+static int put_one(Handle *o, PyObject *item, int64_t deadline, int *pending)
 {
 	struct reserve_args a;
 	Py_buffer b;
@@ -863,9 +863,11 @@ static int put_one(Handle *o, PyObject *item, int64_t ns, int *pending)
 		*pending = 0;
 		r = shmq_reserve(o->h, (size_t)b.len, &dst, 0);
 	}
-	if (r == -EAGAIN && ns != 0) {
+	if (r == -EAGAIN && deadline != 0) {
+		int64_t left = deadline < 0 ? -1 : deadline - now_ns();
+
 		a.len = (size_t)b.len;
-		r = run_sliced(o, reserve_once, &a, ns);
+		r = run_sliced(o, reserve_once, &a, deadline < 0 ? -1 : left > 0 ? left : 1);
 		dst = o->res;
 	}
 	if (r == 0) {
@@ -879,38 +881,64 @@ static int put_one(Handle *o, PyObject *item, int64_t ns, int *pending)
 	return r;
 }
 
+/* The exception a send_many ends with says how many went: its `sent`. */
+static void note_sent(Py_ssize_t n)
+{
+	PyObject *type, *value, *tb, *count;
+
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	count = PyLong_FromSsize_t(n);
+	if (value && count && PyObject_SetAttrString(value, "sent", count) < 0)
+		PyErr_Clear();	/* an exception that takes no attributes */
+	Py_XDECREF(count);
+	PyErr_Restore(type, value, tb);
+}
+
 /*
  * send_many(messages, timeout=None): every message of an iterable, in
- * batches of 64 committed with one store (and at most one wake) each; how
- * many were sent.  On an error the messages before the failing one were.
+ * batches of 64 committed with one store (and at most one wake) each,
+ * within one deadline; how many were sent.  On an error (a timeout, a
+ * signal handler's exception, an item that is not bytes-like) the
+ * messages before it were sent, and the exception's `sent` says how many.
  */
 static PyObject *h_send_many(Handle *o, PyObject *args, PyObject *kw)
 {
 	static char *names[] = { "messages", "timeout", NULL };
 	PyObject *msgs, *t = Py_None, *it, *item;
 	Py_ssize_t n = 0;
-	int64_t ns;
+	int64_t ns, deadline;
 	int r = 0, pending = 0;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:send_many", names, &msgs, &t) ||
 	    parse_timeout(t, &ns) || enter(o, TX(o), 0))
 		return NULL;
+	/* One deadline for the whole batch; 0 stays a try. */
+	deadline = ns < 0 ? -1 : ns == 0 ? 0 : now_ns() + ns;
 	it = settle_reservation(o) ? NULL : PyObject_GetIter(msgs);
 	while (it && (item = PyIter_Next(it))) {
-		r = put_one(o, item, ns, &pending);
+		r = put_one(o, item, deadline, &pending);
 		Py_DECREF(item);
 		if (r)
 			break;
 		n++;
+		/* After each commit of 64: a clean place to stop for a signal. */
+		if (pending == 0 && PyErr_CheckSignals() < 0) {
+			r = RAISED;
+			break;
+		}
 	}
 	if (pending)
 		shmq_commit(o->h);
 	Py_XDECREF(it);
 	*TX(o) = 0;
-	if (!it || PyErr_Occurred())
+	if (it && !PyErr_Occurred() && r)
+		raise_send(r == -EAGAIN ? -ETIMEDOUT : r, "send_many");
+	if (PyErr_Occurred()) {
+		if (it)
+			note_sent(n);
 		return NULL;
-	if (r)
-		return raise_send(r == -EAGAIN ? -ETIMEDOUT : r, "send_many");
+	}
 	return PyLong_FromSsize_t(n);
 }
 

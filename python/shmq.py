@@ -124,9 +124,18 @@ def _options(*, capacity=0, send_capacity=0, recv_capacity=0, mode=0o600,
             tuple(int(u) for u in trust_uids))
 
 
+def _not_awaited(obj):
+    """A close under a task that waits on the end's descriptor would pull
+    it from under the event loop: refused, as a close under a waiting
+    thread is."""
+    if getattr(obj, "_awaited", None) is not None:
+        raise RuntimeError("a task is waiting on it (recv_async, wait_async): "
+                           "it cannot be closed now")
+
+
 class _Receiver:
     """What every receiving end shares: iteration to the end of the
-    stream, and asyncio."""
+    stream."""
 
     def __iter__(self):
         """Every message until the end of the stream."""
@@ -184,6 +193,7 @@ class Channel(_core.Channel, _Receiver):
 
     def close(self):
         """Close cleanly: the peer receives what was sent, then EndOfStream."""
+        _not_awaited(self)
         if self._hub is not None:
             self._hub.drop(self)
         else:
@@ -191,6 +201,7 @@ class Channel(_core.Channel, _Receiver):
 
     def abandon(self):
         """Close without end of stream: the peer gets ConnectionAbortedError."""
+        _not_awaited(self)
         if self._hub is not None:
             self._hub.drop(self)
         else:
@@ -280,9 +291,11 @@ async def _when_ready(obj, attempt, fileno, timeout, what):
         # namespace dies silently: look again at least every second.
         timer = loop.call_later(1.0 if left is None else min(left, 1.0), _settle, ready)
         _waited_fds.add(fd)
+        obj._awaited = fd
         try:
             await ready
         finally:
+            obj._awaited = None
             _waited_fds.discard(fd)
             timer.cancel()
             loop.remove_reader(fd)
@@ -361,6 +374,11 @@ class Subscriber(_core.Subscriber, _Receiver):
         except EndOfStream:
             raise StopAsyncIteration from None
 
+    def close(self):
+        """Leave the topic; the publisher and the others are not disturbed."""
+        _not_awaited(self)
+        super().close()
+
 
 def open(address, **options):
     """Open (and meet the peer on) a channel: see Channel for the options.
@@ -422,6 +440,7 @@ class Hub(_core.Hub):
 
     def drop(self, ch):
         """Close a client's channel (its end of stream) and forget it."""
+        _not_awaited(ch)
         self._drop(ch)      # first: it refuses while a view or a wait holds it
         for handle, c in list(self._clients.items()):
             if c is ch:
@@ -436,7 +455,9 @@ class Hub(_core.Hub):
         any of them; then nothing is closed."""
         clients = getattr(self, "_clients", {})
         for ch in clients.values():
+            _not_awaited(ch)
             ch._check_closable()
+        _not_awaited(self)
         self._check_closable()
         for ch in clients.values():
             ch._forget()

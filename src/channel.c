@@ -558,11 +558,22 @@ static void rearm(struct shmq *q, int d)
 	shmq_poller_announce(*f.poller, f.ec, f.token);
 }
 
-/* Nothing to receive: rearm, and look once more (> 0: a record, in @c). */
+/*
+ * Nothing to receive: rearm, and look once more (> 0: a record, in @c).
+ * If that look finds something, more may have come meanwhile and found
+ * the bit taken by the wake before: the descriptor is made ready itself,
+ * so that it stays readable while a receive would return (once for
+ * nothing at worst).
+ */
 static int poller_rearm(struct shmq *q, struct wait_ctx *c)
 {
+	int r;
+
 	rearm(q, RECV);
-	return settle_recv(c, 1);
+	r = settle_recv(c, 1);
+	if (r)
+		shmq_poller_wake(q->poller->token);
+	return r;
 }
 
 int shmq_chan_peer_off_net(const struct shmq *q)
@@ -585,6 +596,8 @@ static int send_rearm(struct shmq *q, size_t len, void **buf)
 
 	rearm(q, SEND);
 	r = shmq_ring_reserve(&q->tx, len, buf);
+	if (r != -EAGAIN)	/* found after the announce: stay ready (as above) */
+		shmq_poller_wake(q->send_poller->token);
 	if (r == 0)
 		return 1;
 	if (r == -EBADMSG)

@@ -481,8 +481,11 @@ SHMQ_API int shmq_hub_wait(shmq_hub_t *h, shmq_t **client, int64_t timeout_ns)
 			/* A call made after a client died learns it now. */
 			hub_check(h);
 			r = hub_ready(h);
-			if (r == 0 && h->poller)
+			if (r == 0 && h->poller) {
 				r = hub_rearm(h);
+				if (r)	/* found after the announce: stay ready */
+					shmq_poller_wake(h->poller->token);
+			}
 			if (r <= 0)
 				return r ? r : -EAGAIN;
 		} else {

@@ -43,9 +43,11 @@ struct shmq_pub {
 /*
  * Wake every subscriber that sleeps on `data`: the sleepers with one
  * futex wake, and each event loop that announced itself (shmq_sub_fd())
- * through the token in its table slot, taken so that it is woken once
- * per announcement.  A token scribbled there names a stranger's socket
- * at worst: a spurious wake, never a lost one.
+ * through the token in its attached table slot, taken so that it is
+ * woken once per announcement.  A hostile subscriber can write other
+ * slots' tokens: a stranger's socket woken for nothing, or a victim's
+ * token erased (that victim's wake lost until the next one), as it could
+ * already erase the victim's head or sleeper bit.
  */
 static void wake_subscribers(struct shmq_topic *t)
 {
@@ -59,7 +61,9 @@ static void wake_subscribers(struct shmq_topic *t)
 	for (i = 0; i < n; i++) {
 		uint64_t *at = &t->subs[i].poll_token;
 
-		if (shmq_load_relaxed(at) && (tok = shmq_exchange_acquire(at, 0)))
+		if (shmq_load_relaxed(at) &&
+		    shmq_owner_state(shmq_load_relaxed(&t->subs[i].owner)) == SHMQ_EP_ATTACHED &&
+		    (tok = shmq_exchange_acquire(at, 0)))
 			shmq_poller_wake(tok);
 	}
 }
@@ -297,6 +301,14 @@ SHMQ_API int shmq_pub_open(const char *address, const struct shmq_options *o,
 	*out = NULL;
 	if (!p)
 		return -ENOMEM;
+	/* The socket its wakes of event loops go out on, held now. */
+	r = shmq_poller_prepare();
+	if (r) {
+		shmq_explain(o, "cannot hold a socket to wake subscribers with: %s",
+			     strerror(-r));
+		free(p);
+		return r;
+	}
 	r = shmq_topic_attach(address, o, topic, &p->t, &deadline);
 	if (r == 0)
 		r = claim_publisher(p, o);

@@ -177,9 +177,15 @@ static int next_msg(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *ver
 				sub_check(&c);
 				r = sub_ready(&c);
 				if (r == 0 && s->poller) {
-					/* An event loop waits next: announce, look again. */
+					/*
+					 * An event loop waits next: announce, look
+					 * again.  Found then, more may have come and
+					 * found the bit taken: stay ready ourselves.
+					 */
 					rearm(s);
 					r = sub_ready(&c);
+					if (r)
+						shmq_poller_wake(s->poller->token);
 				}
 				if (r <= 0)
 					return r ? r : -EAGAIN;
@@ -392,7 +398,9 @@ SHMQ_API int shmq_sub_fd(shmq_sub_t *s)
 	/* Its wakes could never reach us: refuse now, not sleep for ever. */
 	if (publisher_off_net(s))
 		return -EXDEV;
-	r = shmq_poller_open(&s->poller);
+	r = shmq_poller_prepare();	/* our own wakes need no descriptor then */
+	if (r == 0)
+		r = shmq_poller_open(&s->poller);
 	if (r)
 		return r;
 	s->followed = 0;

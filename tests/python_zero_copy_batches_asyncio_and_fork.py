@@ -107,7 +107,12 @@ with shmq.open(name, timeout=10) as ch:
     collector.join()
     ok(sent == len(big) and back == big,
        "send_many sends %d messages (several rings' worth) whole and in order" % sent)
-    expect(TypeError, lambda: ch.send_many([b"ok", 3]), "send_many with a non-bytes item")
+    try:
+        ch.send_many([b"ok", 3])
+        ok(False, "send_many with a non-bytes item")
+    except TypeError as e:
+        ok(getattr(e, "sent", None) == 1, "send_many with a non-bytes item: TypeError, "
+           "its sent = %s" % getattr(e, "sent", None))
     ok(ch.recv(timeout=5) == b"ok", "  the messages before it were sent")
     ok(ch.recv_many(timeout=0) == [], "recv_many(timeout=0) with nothing there: []")
     expect(ValueError, lambda: ch.recv_many(max=0), "recv_many(max=0)")
@@ -251,6 +256,11 @@ async def edges():
             second = None
         except RuntimeError:
             second = "RuntimeError"
+        try:
+            ch.close()
+            closed = None
+        except RuntimeError:
+            closed = "RuntimeError"
         with ch.reserve(4) as buf:
             buf[:] = b"stop"
             try:
@@ -269,13 +279,14 @@ async def edges():
             broken = None
         except BrokenPipeError:
             broken = "BrokenPipeError"
-        return nan, second, shut, end, broken
+        return nan, second, shut, end, broken, closed
 
 
-nan, second, shut, end, broken = asyncio.run(edges())
+nan, second, shut, end, broken, closed = asyncio.run(edges())
 os.waitpid(pid, 0)
 ok(nan == "ValueError", "recv_async(timeout=nan): %s" % nan)
 ok(second == "RuntimeError", "a second task waiting on the same end: %s" % second)
+ok(closed == "RuntimeError", "closing it while a task waits on it: %s" % closed)
 ok(shut == "BufferError", "shutdown() inside a reserve block: %s (the message is not lost)" % shut)
 ok(end == "EndOfStream", "  the waiting task sees the peer's close: %s" % end)
 ok(broken == "BrokenPipeError", "send to a peer that closed: %s" % broken)
