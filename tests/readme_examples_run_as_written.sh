@@ -40,7 +40,7 @@ run_block() {
 	bg= shells=
 	if no_python && grep -q 'python3 ' "$tmp/block"; then
 		while IFS='	' read -r n line; do
-			skip "line $n: its block needs python3 and the module's native core (python3-dev)"
+			skip "line $n: its block needs python3 and the module's native core, built without sanitizers"
 		done
 		return
 	fi
