@@ -197,7 +197,8 @@ int classic_pong(const char *addr, int64_t timeout_ns, int verbose);
 int classic_ping(const char *addr, const struct ping_opts *po, int64_t timeout_ns);
 
 /* The subcommands, each defined (help text included) with its code. */
-extern const struct cmd send_command, recv_command, pub_command, sub_command, ping_command, pong_command, demo_command, bench_command, ls_command, stat_command, rm_command, create_command, clean_command, top_command;
+extern const struct cmd send_command, recv_command, pub_command, sub_command, ping_command, pong_command, demo_command, bench_command, ls_command, stat_command, rm_command, create_command, clean_command, top_command,
+	bridge_command;
 
 /* An aligned text table: add rows of strings, then print. */
 struct table {

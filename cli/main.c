@@ -14,6 +14,7 @@ static const struct cmd *const cmds[] = {
 	&recv_command,
 	&pub_command,
 	&sub_command,
+	&bridge_command,
 	&ping_command,
 	&pong_command,
 	&demo_command,

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmq bridge: a topic carried over a network transport.  The transport
+ * sits behind struct bridge_engine, so that another one is one more file;
+ * bridge_zmq.c is ZeroMQ's (NULL when built without libzmq).
+ *
+ * Every message travels as one transport message: a 32-byte header (all
+ * fields little-endian, as the host's: the bridge runs on x86-64 and
+ * arm64 Linux) and the payload.  The importer checks every field before
+ * it trusts any: a frame that fails is dropped and counted.
+ */
+#ifndef SHMQ_CLI_BRIDGE_H
+#define SHMQ_CLI_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BRIDGE_MAGIC 0x42514853u	/* "SHQB" */
+#define BRIDGE_VERSION 1
+enum bridge_type {
+	BRIDGE_DATA = 1,	/* a message: seq is the origin topic's */
+	BRIDGE_END = 2,		/* the origin publisher closed: seq = the end */
+	BRIDGE_RESET = 3,	/* the origin publisher died: seq = the end */
+};
+
+struct bridge_hdr {
+	uint32_t magic;
+	uint8_t version;
+	uint8_t type;
+	uint16_t reserved;	/* 0 */
+	uint32_t len;		/* payload bytes after the header */
+	uint32_t check;		/* bridge_check() of the rest */
+	uint64_t seq;
+	uint64_t stream;	/* random per exporter run */
+};
+_Static_assert(sizeof(struct bridge_hdr) == 32, "bridge header");
+
+static inline uint32_t bridge_check(const struct bridge_hdr *h)
+{
+	uint64_t x = (h->seq ^ (h->stream * 0x9e3779b97f4a7c15ull)) +
+		     ((uint64_t)h->len << 8 | h->type);
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
+
+struct bridge_conn;
+
+struct bridge_engine {
+	const char *name;
+	/*
+	 * An endpoint that publishes (@publish: export) or subscribes
+	 * (import), bound or connected: 0, or -1 with the reason in @err.
+	 */
+	int (*open)(struct bridge_conn **c, const char *endpoint, int publish, int bind,
+		    char *err, size_t errsize);
+	/* Where it is bound or connected (a wildcard port resolved). */
+	const char *(*where)(struct bridge_conn *c);
+	/*
+	 * Send header and payload as one message, waiting up to @wait_ms
+	 * (-1: forever) for room: 0, -EAGAIN (no room in time), -errno.
+	 */
+	int (*send)(struct bridge_conn *c, const struct bridge_hdr *h, const void *payload,
+		    int wait_ms);
+	/* The next message into @buf: its length, -EAGAIN (none in time), -errno. */
+	ssize_t (*recv)(struct bridge_conn *c, void *buf, size_t size, int wait_ms);
+	/* Export: how many subscriptions arrived since the last call. */
+	int (*joined)(struct bridge_conn *c);
+	/* Close, letting what was sent go for up to @linger_ms. */
+	void (*close)(struct bridge_conn *c, int linger_ms);
+};
+
+extern const struct bridge_engine *const bridge_zmq;	/* NULL: not built with it */
+
+#endif /* SHMQ_CLI_BRIDGE_H */

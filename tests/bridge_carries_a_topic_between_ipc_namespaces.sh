@@ -1,0 +1,86 @@
+# shmq bridge carries a topic between two System V IPC namespaces, two
+# "hosts" joined by loopback TCP: 200,000 lines published on host A reach
+# 3 lossless subscribers on host B exactly, in order; the publisher's
+# close ends the stream there and every process exits 0; nothing is left
+# in either namespace.  And the command's refusals: a bind beyond this
+# host without --insecure, usage errors.
+. tests/lib/tap.sh
+out=$($SHMQ bridge feed 'tcp://*:1' 2>&1)
+case "$out" in
+*"built without ZeroMQ"*)
+	echo "1..0 # SKIP shmq was built without ZeroMQ (libzmq3-dev)"; exit 0 ;;
+esac
+if ! unshare --ipc true 2>/dev/null; then
+	echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"; exit 0
+fi
+tmp=$(mktemp -d /tmp/shmq-bridge.XXXXXX)
+trap 'kill $pa $pb 2>/dev/null; rm -rf "$tmp"' EXIT
+N=200000
+S=$(cd "$(dirname "$SHMQ")" && pwd)/$(basename "$SHMQ")
+T="timeout -k 5 120"
+
+# Host A: the exporter (its port goes to $tmp/port), then, once host B is
+# ready, the publisher.
+cat > "$tmp/hostA.sh" <<EOF
+$T $S bridge -v feed 'tcp://127.0.0.1:*' 2> "$tmp/exp.err" & e=\$!
+i=0
+until grep -q '^shmq: bridge: bound ' "$tmp/exp.err" 2>/dev/null; do
+	i=\$((i + 1)); [ \$i -gt 500 ] && exit 3; sleep 0.02
+done
+sed -n 's/^shmq: bridge: bound tcp:\/\/127.0.0.1://p' "$tmp/exp.err" > "$tmp/port"
+i=0
+until [ -e "$tmp/B-ready" ]; do i=\$((i + 1)); [ \$i -gt 3000 ] && exit 4; sleep 0.02; done
+seq 1 $N | $T $S pub --subscribers 1 --timeout 60s feed; echo \$? > "$tmp/pub.st"
+wait \$e; echo \$? > "$tmp/exp.st"
+ipcs -m | grep -c '^0x' > "$tmp/A.left"
+exit 0
+EOF
+# Host B: the importer, three subscribers, then "ready".
+cat > "$tmp/hostB.sh" <<EOF
+i=0
+until [ -s "$tmp/port" ]; do i=\$((i + 1)); [ \$i -gt 1000 ] && exit 3; sleep 0.02; done
+$T $S bridge -v tcp://127.0.0.1:\$(cat "$tmp/port") feed 2> "$tmp/imp.err" & m=\$!
+for k in 1 2 3; do
+	$T $S sub feed > "$tmp/sub\$k" 2> "$tmp/sub\$k.err" & eval s\$k=\\\$!
+done
+i=0
+until [ "\$($S stat feed 2>/dev/null | grep -c ' alive  *lossless')" = 3 ]; do
+	i=\$((i + 1)); [ \$i -gt 1000 ] && exit 4; sleep 0.02
+done
+: > "$tmp/B-ready"
+wait \$s1; echo \$? > "$tmp/sub1.st"
+wait \$s2; echo \$? > "$tmp/sub2.st"
+wait \$s3; echo \$? > "$tmp/sub3.st"
+wait \$m; echo \$? > "$tmp/imp.st"
+ipcs -m | grep -c '^0x' > "$tmp/B.left"
+exit 0
+EOF
+unshare --ipc sh "$tmp/hostA.sh" & pa=$!
+unshare --ipc sh "$tmp/hostB.sh" & pb=$!
+wait $pa; sa=$?
+wait $pb; sb=$?
+is "$sa.$sb" "0.0" "both hosts' scripts ran to their end"
+is "$(cat "$tmp/pub.st" "$tmp/exp.st" "$tmp/imp.st" 2>/dev/null | tr '\n' ' ')" "0 0 0 " \
+	"the publisher, the exporter and the importer exit 0 at the end of the stream"
+seq 1 $N > "$tmp/want"
+for k in 1 2 3; do
+	cmp -s "$tmp/want" "$tmp/sub$k"
+	ok $? "subscriber $k on host B got all $N lines, in order, and the end ($(wc -l < "$tmp/sub$k") lines)"
+done
+is "$(cat "$tmp/sub1.st" "$tmp/sub2.st" "$tmp/sub3.st" 2>/dev/null | tr '\n' ' ')" "0 0 0 " \
+	"  and each exits 0"
+like "$(cat "$tmp/exp.err")" "an importer subscribed" "the exporter says when the importer subscribed"
+like "$(cat "$tmp/exp.err")" "$N messages exported" "  and how many it exported"
+is "$(grep -c 'lost' "$tmp/imp.err")" 0 "the importer reports no loss"
+is "$(cat "$tmp/A.left" "$tmp/B.left" 2>/dev/null | tr '\n' ' ')" "0 0 " \
+	"nothing is left in either namespace"
+
+# The refusals.
+out=$($SHMQ bridge feed 'tcp://*:5999' 2>&1); st=$?
+is "$st" 1 "an exporter bound beyond this host without --insecure refuses to start"
+like "$out" "without encryption" "  and says why"
+out=$($SHMQ bridge feed other 2>&1); st=$?
+is "$st" 2 "two topics: a usage error"
+out=$($SHMQ bridge tcp://127.0.0.1:1 feed --lossy 2>&1); st=$?
+is "$st" 2 "--lossy on an import: a usage error"
+done_testing
