@@ -103,7 +103,7 @@ static int first_importer(struct bridge *b)
 static int export_loop(struct bridge *b, shmq_sub_t *s, char *buf)
 {
 	size_t len;
-	int r;
+	int r, first = 1;
 
 	for (;;) {
 		if (cli_signal)
@@ -115,6 +115,14 @@ static int export_loop(struct bridge *b, shmq_sub_t *s, char *buf)
 			continue;
 		if (r)
 			return r;
+		if (first) {
+			/* Where the export began: what a lossy subscription lost
+			 * before its first message is a gap for the importer too. */
+			r = send_frame(b, BRIDGE_START, shmq_sub_seq(s) - shmq_sub_lost(s), NULL, 0);
+			if (r)
+				return r;
+			first = 0;
+		}
 		r = send_frame(b, BRIDGE_DATA, shmq_sub_seq(s), buf, len);
 		if (r)
 			return r;
@@ -164,7 +172,7 @@ static int frame_ok(const struct bridge_hdr *h, ssize_t n, size_t max)
 {
 	return n >= (ssize_t)sizeof(*h) && h->magic == BRIDGE_MAGIC &&
 	       h->version == BRIDGE_VERSION && h->type >= BRIDGE_DATA &&
-	       h->type <= BRIDGE_RESET && h->reserved == 0 &&
+	       h->type <= BRIDGE_START && h->reserved == 0 &&
 	       (size_t)n == sizeof(*h) + h->len && h->len <= max &&
 	       (h->type == BRIDGE_DATA || h->len == 0) && h->check == bridge_check(h);
 }
@@ -193,6 +201,12 @@ static int import_frame(struct bridge *b, struct import_state *st, const struct 
 	}
 	if (st->started && h->seq > st->expected)
 		gap(b, st->expected, h->seq);
+	if (h->type == BRIDGE_START) {
+		/* An export began at seq: what comes later than it is a gap. */
+		st->started = 1;
+		st->expected = h->seq;
+		return 0;
+	}
 	if (h->type != BRIDGE_DATA)
 		return 1;
 	st->started = 1;

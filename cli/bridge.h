@@ -22,6 +22,9 @@ enum bridge_type {
 	BRIDGE_DATA = 1,	/* a message: seq is the origin topic's */
 	BRIDGE_END = 2,		/* the origin publisher closed: seq = the end */
 	BRIDGE_RESET = 3,	/* the origin publisher died: seq = the end */
+	BRIDGE_START = 4,	/* an export's first: seq = where it began (its
+				 * topic subscription may have been lapped
+				 * before its first message: those are lost) */
 };
 
 struct bridge_hdr {
