@@ -128,14 +128,14 @@ def _not_awaited(obj):
     """A close under a task that waits on the end's descriptor would pull
     it from under the event loop: refused, as a close under a waiting
     thread is."""
-    if getattr(obj, "_awaited", None) is not None:
+    if getattr(obj, "_awaited", None):
         raise RuntimeError("a task is waiting on it (recv_async, wait_async): "
                            "it cannot be closed now")
 
 
 class _Receiver:
     """What every receiving end shares: iteration to the end of the
-    stream."""
+    stream, and its asyncio forms, on the end's descriptor (fileno())."""
 
     def __iter__(self):
         """Every message until the end of the stream."""
@@ -144,6 +144,25 @@ class _Receiver:
                 yield self.recv()
             except EndOfStream:
                 return
+
+    async def recv_async(self, timeout=None):
+        """The next message, awaited on the event loop (fileno()).  It
+        first waits up to 5 us in place, as a hybrid wait spins: an answer
+        already on its way is taken without a trip through the loop, which
+        is held that long at most."""
+        msg = self._recv_within(_ASYNC_LOOK_S)
+        if msg is not None:
+            return msg
+        return await _when_ready(self, self.try_recv, self.fileno, timeout, "recv")
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            return await self.recv_async()
+        except EndOfStream:
+            raise StopAsyncIteration from None
 
     def __enter__(self):
         return self
@@ -214,16 +233,6 @@ class Channel(_core.Channel, _Receiver):
         else:
             self.abandon()
 
-    async def recv_async(self, timeout=None):
-        """The next message, awaited on the event loop (fileno()).  It
-        first waits up to 5 us in place, as a hybrid wait spins: an answer
-        already on its way is taken without a trip through the loop, which
-        is held that long at most."""
-        msg = self._recv_within(_ASYNC_LOOK_S)
-        if msg is not None:
-            return msg
-        return await _when_ready(self, self.try_recv, self.fileno, timeout, "recv")
-
     async def send_async(self, data, timeout=None):
         """Send one message, awaiting room on the event loop."""
         def attempt():
@@ -234,14 +243,6 @@ class Channel(_core.Channel, _Receiver):
                 return None
         await _when_ready(self, attempt, self.send_fileno, timeout, "send")
 
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        try:
-            return await self.recv_async()
-        except EndOfStream:
-            raise StopAsyncIteration from None
 
 
 def _seconds(timeout):
@@ -254,7 +255,6 @@ def _seconds(timeout):
     return t
 
 
-_waited_fds = set()     # descriptors a task of ours waits on now
 _ASYNC_LOOK_S = 5e-6    # how long recv_async waits in place first
 
 
@@ -282,7 +282,11 @@ async def _when_ready(obj, attempt, fileno, timeout, what):
             await _asyncio.sleep(poll if left is None else min(poll, left))
             poll = min(poll * 2, 0.05)
             continue
-        if fd in _waited_fds:
+        # The end's own set of the descriptors its tasks wait on: a
+        # receiving task and a sending one may wait at once, two on one
+        # descriptor may not (add_reader would drop the first's reader).
+        awaited = obj.__dict__.setdefault("_awaited", set())
+        if fd in awaited:
             raise RuntimeError("%s: another task is already waiting on this end" % what)
         # A bare future, a reader and a timer: no task per wait.
         ready = loop.create_future()
@@ -290,13 +294,11 @@ async def _when_ready(obj, attempt, fileno, timeout, what):
         # The descriptor misses nothing, but a peer in another PID
         # namespace dies silently: look again at least every second.
         timer = loop.call_later(1.0 if left is None else min(left, 1.0), _settle, ready)
-        _waited_fds.add(fd)
-        obj._awaited = fd
+        awaited.add(fd)
         try:
             await ready
         finally:
-            obj._awaited = None
-            _waited_fds.discard(fd)
+            awaited.discard(fd)
             timer.cancel()
             loop.remove_reader(fd)
 
@@ -354,25 +356,6 @@ class Subscriber(_core.Subscriber, _Receiver):
         self._open(_addr(address), _options(**options),
                    (slots, slot_size, max_subscribers, where, seq, 1 if lossy else 0, 0))
         self.address = address
-
-    async def recv_async(self, timeout=None):
-        """The next message, awaited on the event loop (fileno()).  It
-        first waits up to 5 us in place, as a hybrid wait spins: an answer
-        already on its way is taken without a trip through the loop, which
-        is held that long at most."""
-        msg = self._recv_within(_ASYNC_LOOK_S)
-        if msg is not None:
-            return msg
-        return await _when_ready(self, self.try_recv, self.fileno, timeout, "recv")
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        try:
-            return await self.recv_async()
-        except EndOfStream:
-            raise StopAsyncIteration from None
 
     def close(self):
         """Leave the topic; the publisher and the others are not disturbed."""
