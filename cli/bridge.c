@@ -10,10 +10,13 @@
  * subscribed to it, and sends each message with the topic's sequence
  * number; lossless (the default), it waits while the transport has no
  * room, so the origin publisher is held as by any lossless subscriber.
- * The importer publishes each message into its own topic, drops a seq it
- * has already published, and reports a jump in the seqs as lost messages.
+ * The importer publishes each message into its own topic with the same
+ * seq, drops a seq it has already published, and reports a jump in the
+ * seqs as lost messages (skipped in its topic: counted by every local
+ * subscriber too).
  * The origin's close ends the imported topic (its subscribers drain, then
- * see the end); its death leaves the imported topic's publisher dead.
+ * see the end); its death makes the importer abandon its publisher, which
+ * its subscribers see as a death.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -188,29 +191,38 @@ static void gap(struct bridge *b, uint64_t expected, uint64_t seq)
 
 struct import_state {
 	shmq_pub_t *p;
-	uint64_t expected;
-	int started;
+	int started;	/* a frame came, or the topic had a history */
 };
 
-/* One checked frame: 0 go on, 1 the stream ended, -errno. */
+/*
+ * One checked frame: 0 go on, 1 the stream ended, -errno.  The imported
+ * topic numbers its messages with the origin's seqs: its publisher's next
+ * seq is the one expected.  Below it is a repeat, dropped; above it, the
+ * numbers between are lost (said here, and skipped, so that every local
+ * subscriber counts them too).  The first frame into a topic that never
+ * had a message just begins the stream there.
+ */
 static int import_frame(struct bridge *b, struct import_state *st, const struct bridge_hdr *h)
 {
-	if (st->started && h->seq < st->expected) {
+	uint64_t next = shmq_pub_next_seq(st->p);
+	int r;
+
+	if (h->type == BRIDGE_DATA && st->started && h->seq < next) {
 		b->dups++;	/* published already: never twice */
 		return 0;
 	}
-	if (st->started && h->seq > st->expected)
-		gap(b, st->expected, h->seq);
-	if (h->type == BRIDGE_START) {
-		/* An export began at seq: what comes later than it is a gap. */
-		st->started = 1;
-		st->expected = h->seq;
-		return 0;
+	if (h->seq > next) {
+		if (st->started)
+			gap(b, next, h->seq);
+		r = shmq_pub_skip_to(st->p, h->seq);
+		if (r)
+			return r;
 	}
+	st->started = 1;
+	if (h->type == BRIDGE_START)
+		return 0;
 	if (h->type != BRIDGE_DATA)
 		return 1;
-	st->started = 1;
-	st->expected = h->seq + 1;
 	return shmq_pub_send(st->p, h + 1, h->len);
 }
 
@@ -262,14 +274,13 @@ static int run_import(struct bridge *b)
 		fprintf(stderr, "shmq: bridge: %s: %llu bad frames and %llu repeated seqs "
 			"dropped\n", b->topic, (unsigned long long)b->bad,
 			(unsigned long long)b->dups);
-	if (r == BRIDGE_RESET) {
-		/* The origin died: so does this publisher, and its subscribers
-		 * drain and see -ECONNRESET, as they would at home. */
-		b->eng->close(b->conn, 0);
-		_exit(0);
-	}
-	shmq_pub_close(st.p);
-	if (r == BRIDGE_END)
+	/* The origin died: this publisher leaves as if dead, so that its
+	 * subscribers drain and see -ECONNRESET, as they would at home. */
+	if (r == BRIDGE_RESET)
+		shmq_pub_abandon(st.p);
+	else
+		shmq_pub_close(st.p);
+	if (r == BRIDGE_END || r == BRIDGE_RESET)
 		return 0;
 	if (r == -EINTR || cli_signal)
 		return signal_status();
@@ -367,9 +378,10 @@ const struct cmd bridge_command = {
 	"and both bridges exit 0; its death leaves the imported topic's publisher\n"
 	"dead, so its subscribers drain and see -ECONNRESET.\n"
 	"\n"
-	"Not yet: the imported topic numbers its messages itself (the origin's\n"
-	"seqs are checked, not carried), and there is no CURVE encryption, so\n"
-	"binding beyond this host needs --insecure.\n"
+	"Each message keeps the origin's sequence number, so a subscriber's\n"
+	"--seq and lost count mean what they mean at the origin; a gap is skipped\n"
+	"in the imported topic, and every local subscriber counts it lost.\n"
+	"Not yet: CURVE encryption, so binding beyond this host needs --insecure.\n"
 	"\n"
 	"      --bind          bind the endpoint (the default for an export)\n"
 	"      --connect       connect to it (the default for an import)\n"

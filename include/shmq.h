@@ -501,6 +501,9 @@ int shmq_connect(const char *address, const struct shmq_options *options,
  *
  * Every message has a 64-bit sequence number, from 0, which continues
  * across a persistent topic's publishers.  It is whole or not delivered.
+ * The publisher may skip numbers (shmq_pub_skip_to(): a bridge keeps a
+ * remote topic's numbers, gaps included); every subscriber counts the
+ * numbers missing between two messages it received as lost.
  *
  * A subscriber is lossless (the default) or lossy (SHMQ_SUB_LOSSY):
  *  - the publisher never overwrites a message a lossless subscriber has
@@ -510,7 +513,8 @@ int shmq_connect(const char *address, const struct shmq_options *options,
  *    then it is evicted after that long, and its next receive says so
  *    (-EOVERFLOW) after what it had not yet read was lost;
  *  - the publisher never waits for a lossy one.  Lapped, it learns how
- *    many it lost (shmq_sub_lost(), and the gap in the sequence numbers)
+ *    many it lost (shmq_sub_lost(), and the gap in the sequence numbers,
+ *    both told with the next message it receives)
  *    and goes on from the oldest message the ring still holds; it never
  *    returns a torn or overwritten message.
  *
@@ -544,7 +548,7 @@ struct shmq_topic_options {
 	/* The creator's geometry (whoever comes first); others' are ignored. */
 	size_t slots;		/* messages the ring holds: a power of two, >= 2;
 				 * 0: 512 */
-	size_t slot_size;	/* bytes per message, 16 of them its header: a
+	size_t slot_size;	/* bytes per message, 32 of them its header: a
 				 * power of two in [64, 1 MiB]; 0: 2048.  The
 				 * ring (slots x slot_size) is 4 KiB to 1 GiB,
 				 * allocated whole, and mapped by each end,
@@ -570,7 +574,7 @@ int shmq_pub_open(const char *address, const struct shmq_options *options,
 /*
  * Publish: copying, or zero-copy (reserve room for up to @len bytes,
  * write them, commit the length written).  Timeouts as for channels (<0
- * forever, 0 try).  -EMSGSIZE past slot_size - 16 bytes; -EAGAIN or
+ * forever, 0 try).  -EMSGSIZE past slot_size - 32 bytes; -EAGAIN or
  * -ETIMEDOUT while a lossless subscriber holds every slot.
  */
 int shmq_pub_send(shmq_pub_t *pub, const void *buf, size_t len);
@@ -580,12 +584,26 @@ int shmq_pub_reserve(shmq_pub_t *pub, size_t len, void **buf, int64_t timeout_ns
 int shmq_pub_commit(shmq_pub_t *pub, size_t len);
 /* The sequence number the next message will have. */
 uint64_t shmq_pub_next_seq(const shmq_pub_t *pub);
-/* The largest message this topic takes (its creator's slot_size - 16). */
+/*
+ * Give the next message sequence number @seq, skipping those between:
+ * every subscriber counts them lost, but one that has received nothing
+ * yet on a topic where nothing was ever published (the stream begins at
+ * @seq).  -EINVAL below shmq_pub_next_seq(), -EBUSY while a reservation
+ * is open, -ECHILD in a fork child.
+ */
+int shmq_pub_skip_to(shmq_pub_t *pub, uint64_t seq);
+/* The largest message this topic takes (its creator's slot_size - 32). */
 size_t shmq_pub_max_message(const shmq_pub_t *pub);
 /* How many subscribers hold a slot now (live or not yet found dead). */
 size_t shmq_pub_subscribers(const shmq_pub_t *pub);
 /* End the stream (subscribers get -EPIPE after draining) and free. */
 int shmq_pub_close(shmq_pub_t *pub);
+/*
+ * Leave as if dead: subscribers drain, then -ECONNRESET (a bridge whose
+ * origin publisher died says so this way).  The topic is left for the
+ * next publisher, or, not persistent, for the next opener to remove.
+ */
+int shmq_pub_abandon(shmq_pub_t *pub);
 
 /* Subscribe to the topic at @address (@topic: where to start, policy). */
 int shmq_sub_open(const char *address, const struct shmq_options *options,
@@ -607,7 +625,10 @@ int shmq_sub_peek(shmq_sub_t *sub, const void **buf, size_t *len, int64_t timeou
 int shmq_sub_release(shmq_sub_t *sub);
 /* The sequence number of the last message received; UINT64_MAX: none. */
 uint64_t shmq_sub_seq(const shmq_sub_t *sub);
-/* How many messages this (lossy) subscriber lost. */
+/*
+ * How many messages this subscriber lost: lapped (lossy), torn while
+ * peeked, or skipped by the publisher (shmq_pub_skip_to()).
+ */
 uint64_t shmq_sub_lost(const shmq_sub_t *sub);
 /*
  * A descriptor for an event loop, as shmq_fd() is for a channel: readable
@@ -635,9 +656,9 @@ struct shmq_subscriber_desc {
 	int pid_state;		/* enum shmq_pid_state, while attached */
 	int lossy;
 	int evicted;
-	uint64_t head;		/* the next seq it reads */
+	uint64_t head;		/* the seq after the last it received */
 	uint64_t lag;		/* messages published that it has not read */
-	uint64_t lost;		/* what it lost (lossy) */
+	uint64_t lost;		/* what it lost */
 };
 /*
  * The subscribers of topic @shmid that hold or held a slot, read-only:

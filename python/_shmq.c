@@ -1222,6 +1222,28 @@ static PyObject *pub_next_seq(Handle *o, void *closure)
 	return live(o) ? PyLong_FromUnsignedLongLong(shmq_pub_next_seq(o->h)) : NULL;
 }
 
+/* skip_to(seq): the next message gets seq; those skipped count lost. */
+static PyObject *pub_skip_to(Handle *o, PyObject *arg)
+{
+	unsigned long long seq;
+	int r;
+
+	if (!live(o))
+		return NULL;
+	seq = PyLong_AsUnsignedLongLong(arg);
+	if (seq == (unsigned long long)-1 && PyErr_Occurred())
+		return NULL;
+	r = shmq_pub_skip_to(o->h, seq);
+	if (r == -EINVAL) {
+		PyErr_Format(PyExc_ValueError, "seq %llu is below the next, %llu", seq,
+			     (unsigned long long)shmq_pub_next_seq(o->h));
+		return NULL;
+	}
+	if (r)
+		return raise_op(r, "skip_to");
+	Py_RETURN_NONE;
+}
+
 static PyObject *pub_subscribers(Handle *o, void *closure)
 {
 	(void)closure;
@@ -1310,6 +1332,9 @@ static PyMethodDef hub_methods[] = {
 
 static PyMethodDef pub_methods[] = {
 	{ "_open", (PyCFunction)pub_open, METH_VARARGS, NULL },
+	{ "skip_to", (PyCFunction)pub_skip_to, METH_O,
+	  "skip_to(seq): the next message gets seq; every subscriber counts those "
+	  "skipped as lost" },
 	COMMON, SEND,
 	{ NULL, NULL, 0, NULL },
 };

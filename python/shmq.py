@@ -317,7 +317,7 @@ class Publisher(_core.Publisher):
     long.
 
     send(data, timeout=None), try_send(data), with reserve(n) as view,
-    next_seq, subscribers, max_message, close()."""
+    next_seq, skip_to(seq), subscribers, max_message, close()."""
 
     def __init__(self, address, *, slots=0, slot_size=0, max_subscribers=0,
                  slow_subscriber=None, **options):

@@ -136,6 +136,13 @@ int shmq_check_header(const struct shmq_hdr *copy, uint64_t segsz,
 			     SHMQ_LAYOUT_MINOR);
 		return -EPROTOTYPE;
 	}
+	if (k && copy->minor < k->min_minor) {
+		shmq_explain(o, "segment id %d is a shmq %s of layout %u.%u, made by an "
+			     "older shmq; this library reads %ss of %u.%u or later", shmid,
+			     k->name, copy->major, copy->minor, k->name, SHMQ_LAYOUT_MAJOR,
+			     k->min_minor);
+		return -EPROTONOSUPPORT;
+	}
 	if (want && k && k != want) {
 		shmq_explain(o, "segment id %d is a shmq %s, not a %s", shmid,
 			     k->name, want->name);

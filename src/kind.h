@@ -21,6 +21,7 @@
 struct shmq_kind {
 	unsigned kind;		/* SHMQ_KIND_* */
 	const char *name;	/* "channel", "hub" */
+	unsigned min_minor;	/* the oldest layout minor it reads */
 	/* The size its header's geometry implies; 0 if impossible. */
 	uint64_t (*total_size)(const struct shmq_hdr *copy);
 	/* Could a segment of @size bytes be of this kind?  (Tools attach

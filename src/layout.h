@@ -26,7 +26,7 @@
 
 #define SHMQ_MAGIC 0x6e616863716d6873ull	/* the bytes "shmqchan" */
 #define SHMQ_LAYOUT_MAJOR 2
-#define SHMQ_LAYOUT_MINOR 3
+#define SHMQ_LAYOUT_MINOR 4
 #define SHMQ_HDR_SIZE 4096u
 
 enum { SHMQ_STATE_INIT = 0, SHMQ_STATE_READY = 1 };

@@ -317,6 +317,7 @@ static int topic_stale(const struct shmq_hdr *h, const struct shmq_hdr *copy,
 const struct shmq_kind shmq_topic_kind = {
 	.kind = SHMQ_KIND_TOPIC,
 	.name = "topic",
+	.min_minor = SHMQ_TOPIC_MIN_MINOR,
 	.total_size = topic_total_size,
 	.plausible_size = topic_plausible_size,
 	.describe = topic_describe,
@@ -344,6 +345,7 @@ static void describe_sub(const struct shmq_topic_sub *sl, uint64_t tail, size_t 
 	d->evicted = w != 0 && shmq_load_relaxed(&sl->evicted) == w;
 	d->head = shmq_load_acquire(&sl->head);
 	d->lag = tail > d->head ? tail - d->head : 0;
+	d->head = shmq_load_relaxed(&sl->next_seq);
 	d->lost = shmq_load_relaxed(&sl->lost);
 }
 

@@ -32,7 +32,8 @@
 
 struct shmq_pub {
 	struct shmq_topic t;
-	uint64_t next;		/* the seq of the next message */
+	uint64_t next;		/* the position of the next message */
+	uint64_t seq;		/* its sequence number */
 	uint64_t limit;		/* below it, no lossless subscriber is lapped */
 	uint32_t joins_seen;
 	int reserved;		/* a reservation is open */
@@ -202,10 +203,16 @@ SHMQ_API int shmq_pub_commit(shmq_pub_t *p, size_t len)
 	if (len > t->slot_size - SHMQ_TOPIC_MSG_HDR)
 		return -EMSGSIZE;
 	shmq_store_relaxed(&m->len, (uint32_t)len);
-	shmq_store_relaxed(&m->check, shmq_topic_msg_check(p->next, (uint32_t)len, t->instance));
+	shmq_store_relaxed(&m->seq, p->seq);
+	shmq_store_relaxed(&m->check, shmq_topic_msg_check(p->next, p->seq, (uint32_t)len,
+							   t->instance));
+	if (p->next == 0)
+		shmq_store_relaxed(&t->ctl->first_seq, p->seq);
 	shmq_store_release(&m->ver, 2 * p->next + 2);
 	p->reserved = 0;
 	p->next++;
+	p->seq++;
+	shmq_store_relaxed(&t->ctl->next_seq, p->seq);
 	shmq_store_release(&t->ctl->tail, p->next);
 	notify_subscribers(t);
 	return 0;
@@ -235,7 +242,21 @@ SHMQ_API int shmq_pub_try_send(shmq_pub_t *p, const void *buf, size_t len)
 
 SHMQ_API uint64_t shmq_pub_next_seq(const shmq_pub_t *p)
 {
-	return p->next;
+	return p->seq;
+}
+
+SHMQ_API int shmq_pub_skip_to(shmq_pub_t *p, uint64_t seq)
+{
+	if (shmq_forked_since(p->t.gen))
+		return -ECHILD;
+	if (p->reserved)
+		return -EBUSY;
+	if (seq < p->seq)
+		return -EINVAL;
+	p->seq = seq;
+	/* Before a close's end or the next tail: seen by whoever sees those. */
+	shmq_store_release(&p->t.ctl->next_seq, seq);
+	return 0;
 }
 
 SHMQ_API size_t shmq_pub_max_message(const shmq_pub_t *p)
@@ -256,18 +277,26 @@ SHMQ_API size_t shmq_pub_subscribers(const shmq_pub_t *p)
 
 /*
  * Where a new publisher of a persistent topic goes on: after the last
- * message committed.  The tail is stored after each commit, so a
- * publisher killed between the two left one more committed than it says;
- * one killed while writing left an odd version, which is rewritten.
+ * message committed, and after its sequence number.  The tail is stored
+ * after each commit, so a publisher killed between the two left one more
+ * committed than it says; one killed while writing left an odd version,
+ * which is rewritten.
  */
-static uint64_t resume_at(const struct shmq_topic *t)
+static void resume_at(struct shmq_pub *p)
 {
-	uint64_t s = shmq_load_acquire(&t->ctl->tail), n;
+	const struct shmq_topic *t = &p->t;
+	uint64_t s = shmq_load_acquire(&t->ctl->tail), n, seq;
 
 	for (n = 0; n < t->nslots; n++, s++)
 		if (shmq_load_acquire(&shmq_topic_slot(t, s)->ver) != 2 * s + 2)
 			break;
-	return s;
+	p->next = s;
+	p->seq = shmq_load_acquire(&t->ctl->next_seq);
+	if (s > 0) {
+		seq = shmq_load_relaxed(&shmq_topic_slot(t, s - 1)->seq);
+		if (seq != UINT64_MAX && seq + 1 > p->seq)
+			p->seq = seq + 1;
+	}
 }
 
 /* Take ep[0]: 0, or -EBUSY (a live publisher holds it), explained. */
@@ -286,7 +315,7 @@ static int claim_publisher(struct shmq_pub *p, const struct shmq_options *o)
 		return -EBUSY;
 	}
 	shmq_store_release(&ep->netns, p->t.netns);
-	p->next = resume_at(&p->t);
+	resume_at(p);
 	p->limit = 0;	/* look at the subscribers before the first message */
 	return 0;
 }
@@ -339,6 +368,23 @@ SHMQ_API int shmq_pub_close(shmq_pub_t *p)
 		wake_subscribers(t);
 		if (!t->persistent)
 			shmq_seg_remove(t->shmid);
+	}
+	shmq_topic_detach(t);
+	free(p);
+	return 0;
+}
+
+SHMQ_API int shmq_pub_abandon(shmq_pub_t *p)
+{
+	struct shmq_topic *t;
+
+	if (!p)
+		return 0;
+	t = &p->t;
+	if (!shmq_opened_elsewhere(t->gen, t->me)) {
+		/* As a death: subscribers drain, then -ECONNRESET. */
+		shmq_cas(&t->hdr->ep[0].owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_ABANDONED);
+		wake_subscribers(t);
 	}
 	shmq_topic_detach(t);
 	free(p);

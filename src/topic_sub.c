@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A topic's subscriber (topic_layout.h).  It holds a slot of the
- * subscriber table, where it publishes `head`, the next seq it reads, and
- * reads message seq s from ring slot s % slots: a version of 2s + 2 is
+ * subscriber table, where it publishes `head`, the next position it reads,
+ * and reads message p from ring slot p % slots: a version of 2p + 2 is
  * its message, less is "not yet", more is "overwritten".  A copy is
  * checked against the version again after an acquire fence, so a message
  * overwritten while it was copied is never returned.
  *
  * Lossless, it publishes its head every eighth of the ring and before it
  * sleeps, and wakes the publisher if that one waits for room; the
- * publisher never laps it.  Lossy, it is never waited for: lapped, it
- * counts what it lost and goes on from the oldest message still held.
+ * publisher never laps it.  Lossy, it is never waited for: lapped, it goes
+ * on from the oldest message still held.
+ *
+ * What it lost is told by the sequence numbers: each message it receives
+ * (or finds torn) adds the gap between its seq and the one expected, the
+ * seq after the last.  That counts laps and the publisher's skips alike.
+ * Where it starts, the expected seq is the publisher's next (from the
+ * next message), the stream's first (a topic that had none yet), the one
+ * asked for (from a seq), or unknown (from the oldest): then a lap before
+ * the first message counts the positions it jumped.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,8 +30,11 @@
 struct shmq_sub {
 	struct shmq_topic t;
 	struct shmq_topic_sub *slot;
-	uint64_t next;		/* the seq it reads next */
+	uint64_t next;		/* the position it reads next */
 	uint64_t last;		/* the last seq received; UINT64_MAX: none */
+	uint64_t expect;	/* the seq expected next (EXPECT_KNOWN) */
+	uint64_t min_seq;	/* until the first message: skip those below */
+	int expecting;		/* enum expecting */
 	uint64_t lost;
 	uint64_t published;	/* the head it last published */
 	uint64_t batch;		/* publish the head every this many */
@@ -32,10 +43,17 @@ struct shmq_sub {
 	int started;		/* it has received a message */
 	int peeked;		/* a peek is out, of version peek_ver */
 	uint64_t peek_ver;
+	uint64_t peek_seq;
 	int err;		/* for good: -EOVERFLOW, -EBADMSG */
 	struct shmq_peer pub;	/* the publisher's process */
 	struct shmq_poller *poller;	/* shmq_sub_fd()'s, once asked for */
 	uint64_t followed;	/* the publisher whose pidfd the poller holds */
+};
+
+enum expecting {
+	EXPECT_NOTHING = 0,	/* the first message it gets starts it */
+	EXPECT_KNOWN = 1,	/* s->expect */
+	EXPECT_FIRST = 2,	/* the topic's first_seq, once one was published */
 };
 
 static void rearm(struct shmq_sub *s);
@@ -45,6 +63,8 @@ static void publish_head(struct shmq_sub *s)
 	struct shmq_topic *t = &s->t;
 
 	s->published = s->next;
+	if (s->expecting == EXPECT_KNOWN)
+		shmq_store_relaxed(&s->slot->next_seq, s->expect);
 	shmq_store_release(&s->slot->head, s->next);
 	if (!s->lossy)
 		shmq_ec_notify(&t->ctl->space, t->waiter.wake, NULL);
@@ -61,10 +81,34 @@ static int look(const struct shmq_sub *s, uint64_t *ver)
 	return *ver > want ? 2 : 0;
 }
 
+/* Count @n more lost, where the tools see it too. */
+static void add_lost(struct shmq_sub *s, uint64_t n)
+{
+	s->lost += n;
+	shmq_store_relaxed(&s->slot->lost, s->lost);
+}
+
 /*
- * s->next was overwritten before it was read.  Lossy: count the loss and
- * go on from the oldest message held.  Lossless: only an eviction, or a
- * start the publisher overtook before it saw us join, explains it.
+ * Message @seq was reached (received, or found torn): count the gap
+ * before it as lost, and expect the one after.
+ */
+static void account(struct shmq_sub *s, uint64_t seq)
+{
+	if (s->expecting == EXPECT_FIRST)
+		s->expect = shmq_load_acquire(&s->t.ctl->first_seq);
+	if (s->expecting != EXPECT_NOTHING && seq > s->expect)
+		add_lost(s, seq - s->expect);
+	s->expecting = EXPECT_KNOWN;
+	s->expect = seq + 1;
+	s->min_seq = 0;
+}
+
+/*
+ * s->next was overwritten before it was read.  Lossy: go on from the
+ * oldest message held; the next one received counts the loss (or here,
+ * by positions, when nothing says which seq was expected).  Lossless:
+ * only an eviction, or a start the publisher overtook before it saw us
+ * join, explains it.
  */
 static int lapped(struct shmq_sub *s)
 {
@@ -79,10 +123,10 @@ static int lapped(struct shmq_sub *s)
 		return s->err = -EBADMSG;
 	if (!s->lossy && s->from == SHMQ_FROM_SEQ)
 		return s->err = -ERANGE;
-	if (s->lossy) {
-		s->lost += oldest - s->next;
-		shmq_store_relaxed(&s->slot->lost, s->lost);
-	}
+	if (!s->lossy)
+		s->expecting = EXPECT_NOTHING;	/* it starts later, not lossy */
+	else if (s->expecting == EXPECT_NOTHING)
+		add_lost(s, oldest - s->next);
 	s->next = oldest;
 	publish_head(s);
 	return 0;
@@ -109,9 +153,17 @@ static int ended(struct shmq_sub *s)
 		end = shmq_load_acquire(&t->ctl->end_seq);
 		if (shmq_load_relaxed(&t->ctl->end_check) != shmq_topic_end_check(end, t->instance))
 			return -EBADMSG;
-		return s->next >= end ? -EPIPE : 0;
+		if (s->next < end)
+			return 0;
+		/* Numbers skipped after the last message are lost too. */
+		end = shmq_load_relaxed(&t->ctl->next_seq);
+		if (s->expecting == EXPECT_KNOWN && end > s->expect) {
+			add_lost(s, end - s->expect);
+			s->expect = end;
+		}
+		return -EPIPE;
 	}
-	if (w != s->pub.owner)
+	if ((w & ~(uint64_t)3) != (s->pub.owner & ~(uint64_t)3))
 		return 0;	/* a new publisher: watched at the next check */
 	if (shmq_owner_state(w) == SHMQ_EP_ABANDONED || shmq_load_relaxed(&s->pub.dead))
 		return s->next >= shmq_load_acquire(&t->ctl->tail) ? -ECONNRESET : 0;
@@ -210,14 +262,17 @@ static int next_msg(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *ver
 	}
 }
 
-/* Is the message in @m (version @ver) intact: its length and check? */
-static int intact(const struct shmq_sub *s, const struct shmq_topic_msg *m, size_t *len)
+/* Is the message in @m intact: its length, seq and check? */
+static int intact(const struct shmq_sub *s, const struct shmq_topic_msg *m, size_t *len,
+		  uint64_t *seq)
 {
 	uint32_t l = shmq_load_relaxed(&m->len);
 
 	*len = l;
+	*seq = shmq_load_relaxed(&m->seq);
 	return l <= s->t.slot_size - SHMQ_TOPIC_MSG_HDR &&
-	       shmq_load_relaxed(&m->check) == shmq_topic_msg_check(s->next, l, s->t.instance);
+	       shmq_load_relaxed(&m->check) ==
+	       shmq_topic_msg_check(s->next, *seq, l, s->t.instance);
 }
 
 /* Was the message overwritten since its version read @ver? */
@@ -227,13 +282,21 @@ static int overwritten(const struct shmq_topic_msg *m, uint64_t ver)
 	return shmq_load_relaxed(&m->ver) != ver;
 }
 
-/* Consumed: move on, publishing the head every batch. */
+/* Past message s->next: move on, publishing the head every batch. */
 static void advance(struct shmq_sub *s)
 {
-	s->last = s->next++;
-	s->started = 1;
+	s->next++;
 	if (s->next - s->published >= s->batch)
 		publish_head(s);
+}
+
+/* Message @seq was received whole. */
+static void received(struct shmq_sub *s, uint64_t seq)
+{
+	account(s, seq);
+	s->last = seq;
+	s->started = 1;
+	advance(s);
 }
 
 /*
@@ -242,7 +305,7 @@ static void advance(struct shmq_sub *s)
  * fails because the message was being overwritten is a lap: look again.
  */
 static int next_intact(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *ver,
-		       size_t *len, int64_t timeout_ns)
+		       size_t *len, uint64_t *seq, int64_t timeout_ns)
 {
 	int r;
 
@@ -250,10 +313,18 @@ static int next_intact(struct shmq_sub *s, struct shmq_topic_msg **m, uint64_t *
 		return -EBUSY;
 	for (;;) {
 		r = next_msg(s, m, ver, timeout_ns);
-		if (r || intact(s, *m, len))
+		if (r)
 			return r;
+		if (!intact(s, *m, len, seq)) {
+			if (!overwritten(*m, *ver))
+				return s->err = -EBADMSG;
+			continue;
+		}
+		if (*seq >= s->min_seq)
+			return 0;
+		/* Before a SHMQ_FROM_SEQ start, published as we joined. */
 		if (!overwritten(*m, *ver))
-			return s->err = -EBADMSG;
+			advance(s);
 	}
 }
 
@@ -261,18 +332,18 @@ SHMQ_API int shmq_sub_recv_timed(shmq_sub_t *s, void *buf, size_t size, size_t *
 				 int64_t timeout_ns)
 {
 	struct shmq_topic_msg *m;
-	uint64_t ver;
+	uint64_t ver, seq;
 	int r;
 
 	do {
-		r = next_intact(s, &m, &ver, len, timeout_ns);
+		r = next_intact(s, &m, &ver, len, &seq, timeout_ns);
 		if (r)
 			return r;
 		if (*len > size)
 			return -EMSGSIZE;
 		memcpy(buf, m + 1, *len);
 	} while (overwritten(m, ver));	/* lapped while copying: never returned */
-	advance(s);
+	received(s, seq);
 	return 0;
 }
 
@@ -290,14 +361,15 @@ SHMQ_API int shmq_sub_peek(shmq_sub_t *s, const void **buf, size_t *len,
 			   int64_t timeout_ns)
 {
 	struct shmq_topic_msg *m;
-	uint64_t ver;
-	int r = next_intact(s, &m, &ver, len, timeout_ns);
+	uint64_t ver, seq;
+	int r = next_intact(s, &m, &ver, len, &seq, timeout_ns);
 
 	if (r)
 		return r;
 	*buf = m + 1;
 	s->peeked = 1;
 	s->peek_ver = ver;
+	s->peek_seq = seq;
 	return 0;
 }
 
@@ -311,15 +383,13 @@ SHMQ_API int shmq_sub_release(shmq_sub_t *s)
 	s->peeked = 0;
 	torn = overwritten(m, s->peek_ver);
 	if (!torn) {
-		advance(s);
+		received(s, s->peek_seq);
 		return 0;
 	}
 	/* What the caller read may be torn: it counts as lost, not received. */
-	s->lost++;
-	shmq_store_relaxed(&s->slot->lost, s->lost);
-	s->next++;
-	if (s->next - s->published >= s->batch)
-		publish_head(s);
+	account(s, s->peek_seq);
+	add_lost(s, 1);
+	advance(s);
 	return -ESTALE;
 }
 
@@ -441,29 +511,91 @@ static int claim_slot(struct shmq_sub *s)
 	return -EBUSY;
 }
 
+/* The seq of message @pos in *@seq: 0, or -1 if it is not held whole. */
+static int seq_at(const struct shmq_topic *t, uint64_t pos, uint64_t *seq)
+{
+	const struct shmq_topic_msg *m = shmq_topic_slot(t, pos);
+	uint64_t ver = shmq_load_acquire(&m->ver);
+
+	*seq = shmq_load_relaxed(&m->seq);
+	return ver == 2 * pos + 2 && !overwritten(m, ver) ? 0 : -1;
+}
+
+/*
+ * The first message at or after seq @want in [@lo, @hi), by bisection
+ * (seqs rise with positions): 0 with *@pos, or -1 if the ring moved
+ * under the search.
+ */
+static int find_seq(const struct shmq_topic *t, uint64_t want, uint64_t lo, uint64_t hi,
+		    uint64_t *pos)
+{
+	uint64_t mid, seq;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (seq_at(t, mid, &seq))
+			return -1;
+		if (seq < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return 0;
+}
+
 /* Where to start: 0 with s->next set, or -ERANGE, explained. */
 static int choose_start(struct shmq_sub *s, const struct shmq_topic_options *to,
 			const struct shmq_options *o)
 {
-	uint64_t tail = shmq_load_acquire(&s->t.ctl->tail);
-	uint64_t oldest = shmq_topic_oldest(&s->t, tail);
+	struct shmq_topic *t = &s->t;
+	uint64_t tail = shmq_load_acquire(&t->ctl->tail);
+	uint64_t oldest = shmq_topic_oldest(t, tail);
+	uint64_t next = shmq_load_acquire(&t->ctl->next_seq), first = next;
+	int tries;
 
 	switch (s->from) {
 	case SHMQ_FROM_OLDEST:
 		s->next = oldest;
 		return 0;
 	case SHMQ_FROM_SEQ:
-		if (to->from_seq < oldest || to->from_seq > tail) {
-			shmq_explain(o, "seq %llu is not in the topic: the oldest it holds "
-				     "is %llu, the next to come %llu",
-				     (unsigned long long)to->from_seq,
-				     (unsigned long long)oldest, (unsigned long long)tail);
+		/* The ring may move under the look: a few tries, then -ERANGE. */
+		for (tries = 0; tries < 8; tries++) {
+			if (oldest < tail && seq_at(t, oldest, &first))
+				goto again;
+			if (to->from_seq < first || to->from_seq > next) {
+				shmq_explain(o, "seq %llu is not in the topic: the oldest it "
+					     "holds is %llu, the next to come %llu",
+					     (unsigned long long)to->from_seq,
+					     (unsigned long long)first,
+					     (unsigned long long)next);
+				return -ERANGE;
+			}
+			if (find_seq(t, to->from_seq, oldest, tail, &s->next) == 0)
+				break;
+again:
+			tail = shmq_load_acquire(&t->ctl->tail);
+			oldest = shmq_topic_oldest(t, tail);
+			next = first = shmq_load_acquire(&t->ctl->next_seq);
+		}
+		if (tries == 8) {
+			shmq_explain(o, "seq %llu was overwritten while it was looked for",
+				     (unsigned long long)to->from_seq);
 			return -ERANGE;
 		}
-		s->next = to->from_seq;
+		s->expecting = EXPECT_KNOWN;
+		s->expect = s->min_seq = to->from_seq;
 		return 0;
 	default:
 		s->next = tail;
+		if (tail == 0) {
+			s->expecting = EXPECT_FIRST;
+		} else {
+			/* At least the seq after message tail - 1; a later one if
+			 * more came: those are received, and counted nothing. */
+			s->expecting = EXPECT_KNOWN;
+			s->expect = next;
+		}
 		return 0;
 	}
 }
@@ -488,6 +620,7 @@ static int join(struct shmq_sub *s, const struct shmq_topic_options *to,
 	shmq_store_relaxed(&s->slot->netns, t->netns);
 	shmq_store_relaxed(&s->slot->lost, 0);
 	shmq_store_relaxed(&s->slot->flags, s->lossy ? SHMQ_TOPIC_LOSSY : 0);
+	shmq_store_relaxed(&s->slot->next_seq, shmq_load_relaxed(&t->ctl->next_seq));
 	publish_head(s);
 	/* Seq_cst: our head before the publisher's next look at the joins. */
 	shmq_fetch_add_seq_cst(&t->ctl->joins, 1);
@@ -506,6 +639,8 @@ static void leave(struct shmq_sub *s)
 
 	if (s->slot && !shmq_opened_elsewhere(t->gen, t->me)) {
 		/* Where it stopped, for the tools (the publisher skips it now). */
+		if (s->expecting == EXPECT_KNOWN)
+			shmq_store_relaxed(&s->slot->next_seq, s->expect);
 		shmq_store_release(&s->slot->head, s->next);
 		shmq_store_relaxed(&s->slot->poll_token, 0);
 		shmq_cas(&s->slot->owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);

@@ -1,6 +1,8 @@
 # shmq bridge carries a topic between two System V IPC namespaces, two
 # "hosts" joined by loopback TCP: 200,000 lines published on host A reach
-# 3 lossless subscribers on host B exactly, in order; the publisher's
+# 3 lossless subscribers on host B exactly, in order, with the origin's
+# sequence numbers (they begin at 1000 there: 1000 lines went before the
+# export began); the publisher's
 # close ends the stream there and every process exits 0; nothing is left
 # in either namespace.  And the command's refusals: a bind beyond this
 # host without --insecure, usage errors.
@@ -14,7 +16,7 @@ if ! unshare --ipc true 2>/dev/null; then
 	echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"; exit 0
 fi
 tmp=$(mktemp -d /tmp/shmq-bridge.XXXXXX)
-trap 'kill $pa $pb 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $pa $pb 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$tmp"' EXIT
 N=200000
 S=$(cd "$(dirname "$SHMQ")" && pwd)/$(basename "$SHMQ")
 T="timeout -k 5 120"
@@ -28,9 +30,16 @@ until grep -q '^shmq: bridge: bound ' "$tmp/exp.err" 2>/dev/null; do
 	i=\$((i + 1)); [ \$i -gt 500 ] && exit 3; sleep 0.02
 done
 sed -n 's/^shmq: bridge: bound tcp:\/\/127.0.0.1://p' "$tmp/exp.err" > "$tmp/port"
-i=0
-until [ -e "$tmp/B-ready" ]; do i=\$((i + 1)); [ \$i -gt 3000 ] && exit 4; sleep 0.02; done
-seq 1 $N | $T $S pub --subscribers 1 --timeout 60s feed; echo \$? > "$tmp/pub.st"
+# 1000 lines nobody reads, then, once host B is ready and the exporter
+# has subscribed, the $N that count.
+{
+	seq 1 1000
+	i=0
+	until [ -e "$tmp/B-ready" ] && $S stat feed 2>/dev/null | grep -q ' alive  *lossless'; do
+		i=\$((i + 1)); [ \$i -gt 3000 ] && exit 4; sleep 0.02
+	done
+	seq 1 $N
+} | $T $S pub feed; echo \$? > "$tmp/pub.st"
 wait \$e; echo \$? > "$tmp/exp.st"
 ipcs -m | grep -c '^0x' > "$tmp/A.left"
 exit 0
@@ -40,9 +49,10 @@ cat > "$tmp/hostB.sh" <<EOF
 i=0
 until [ -s "$tmp/port" ]; do i=\$((i + 1)); [ \$i -gt 1000 ] && exit 3; sleep 0.02; done
 $T $S bridge -v tcp://127.0.0.1:\$(cat "$tmp/port") feed 2> "$tmp/imp.err" & m=\$!
-for k in 1 2 3; do
+for k in 1 2; do
 	$T $S sub feed > "$tmp/sub\$k" 2> "$tmp/sub\$k.err" & eval s\$k=\\\$!
 done
+$T $S sub --seq feed > "$tmp/sub3.seq" 2> "$tmp/sub3.err" & s3=\$!
 i=0
 until [ "\$($S stat feed 2>/dev/null | grep -c ' alive  *lossless')" = 3 ]; do
 	i=\$((i + 1)); [ \$i -gt 1000 ] && exit 4; sleep 0.02
@@ -63,12 +73,16 @@ is "$sa.$sb" "0.0" "both hosts' scripts ran to their end"
 is "$(cat "$tmp/pub.st" "$tmp/exp.st" "$tmp/imp.st" 2>/dev/null | tr '\n' ' ')" "0 0 0 " \
 	"the publisher, the exporter and the importer exit 0 at the end of the stream"
 seq 1 $N > "$tmp/want"
+cut -f2 "$tmp/sub3.seq" > "$tmp/sub3"
 for k in 1 2 3; do
 	cmp -s "$tmp/want" "$tmp/sub$k"
 	ok $? "subscriber $k on host B got all $N lines, in order, and the end ($(wc -l < "$tmp/sub$k") lines)"
 done
 is "$(cat "$tmp/sub1.st" "$tmp/sub2.st" "$tmp/sub3.st" 2>/dev/null | tr '\n' ' ')" "0 0 0 " \
 	"  and each exits 0"
+is "$(awk -F'\t' '$1 != NR + 999 { bad++ } END { print NR + 0, bad + 0 }' "$tmp/sub3.seq")" "$N 0" \
+	"  with the origin's sequence numbers, 1000 to $((N + 999)) (sub --seq)"
+is "$(cat "$tmp"/sub*.err | grep -c lost)" 0 "  and no subscriber lost anything"
 like "$(cat "$tmp/exp.err")" "an importer subscribed" "the exporter says when the importer subscribed"
 like "$(cat "$tmp/exp.err")" "$N messages exported" "  and how many it exported"
 is "$(grep -c 'lost' "$tmp/imp.err")" 0 "the importer reports no loss"

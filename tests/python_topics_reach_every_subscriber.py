@@ -96,6 +96,29 @@ try:
         except OSError as e:
             ok(e.errno == errno.ERANGE and "oldest it holds" in str(e),
                "a start no longer held is refused: %s" % e)
+
+    # Skipped numbers: a stream that begins at 10**12, a gap, the end.
+    with shmq.Publisher(name) as p:
+        with shmq.Subscriber(name) as s:
+            p.skip_to(10**12)
+            p.send(b"a")
+            p.skip_to(10**12 + 10)
+            p.send(b"b")
+            try:
+                p.skip_to(5)
+                ok(False, "a skip backwards is refused")
+            except ValueError as e:
+                ok("below the next" in str(e), "a skip backwards is refused: %s" % e)
+            p.skip_to(10**12 + 20)
+            p.close()
+            got = [(bytes(s.recv()), s.seq) for _ in range(2)]
+            try:
+                s.recv()
+            except shmq.EndOfStream:
+                pass
+            ok(got == [(b"a", 10**12), (b"b", 10**12 + 10)] and s.lost == 9 + 9,
+               "skip_to: seqs %s, lost %d (9 between, 9 after the last)"
+               % ([q for _, q in got], s.lost))
 finally:
     subprocess.run(["rm", "-rf", tmp])
 
