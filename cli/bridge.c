@@ -19,15 +19,18 @@
  * its subscribers see as a death.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bridge.h"
 #include "cli.h"
+#include "clock.h"
 
 #define BRIDGE_MAX_MSG (1u << 20)
 
@@ -35,10 +38,18 @@ struct bridge {
 	const struct bridge_engine *eng;
 	struct bridge_conn *conn;
 	const char *topic, *endpoint;
-	int bind, lossy, verbose;
+	int bind, lossy, verbose, follow;
 	struct shmq_topic_options to;
+	struct chan_opts co;	/* wait mode, --persistent, --mode, --trust-uid */
+	struct bridge_security sec;
 	uint64_t stream;
 	uint64_t sent, dropped, bad, dups, lost;
+	uint64_t bad_said;	/* -v says the bad frame of this count */
+	uint64_t got;		/* an export: messages of the current stream */
+	/* The engine's last line said without -v, to say a repeat once. */
+	char last[512];
+	int64_t last_at;
+	uint64_t repeats;
 };
 
 /* -v: one line on stderr. */
@@ -54,6 +65,33 @@ static void say(const struct bridge *b, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/*
+ * What the engine has to say.  A refusal repeats at every reconnect (ten
+ * a second): said once, then at most every 10 s with how often it came.
+ */
+static void engine_log(void *ctx, int always, const char *line)
+{
+	struct bridge *b = ctx;
+	int64_t now = now_ns();
+
+	if (!always) {
+		say(b, "%s", line);
+		return;
+	}
+	if (!strcmp(line, b->last) && now - b->last_at < 10000000000LL) {
+		b->repeats++;
+		return;
+	}
+	if (!strcmp(line, b->last) && b->repeats)
+		fprintf(stderr, "shmq: bridge: %s (%llu times in the last %llds)\n", line,
+			(unsigned long long)b->repeats + 1, (long long)((now - b->last_at) / 1000000000));
+	else
+		fprintf(stderr, "shmq: bridge: %s\n", line);
+	snprintf(b->last, sizeof(b->last), "%s", line);
+	b->last_at = now;
+	b->repeats = 0;
 }
 
 /* A tcp:// bind that is not to a loopback address. */
@@ -130,33 +168,77 @@ static int export_loop(struct bridge *b, shmq_sub_t *s, char *buf)
 		if (r)
 			return r;
 		b->sent++;
+		b->got++;
 	}
+}
+
+/*
+ * Subscribe to the origin.  Following it to its next stream: from the
+ * seq the last one ended at (a persistent topic's next publisher goes on
+ * there), else from the oldest it holds (a new topic, numbered anew).
+ */
+static int subscribe(struct bridge *b, struct shmq_options *o, char *err, size_t errsize,
+		     shmq_sub_t **s)
+{
+	int r;
+
+	err[0] = 0;
+	b->to.flags = b->lossy ? SHMQ_SUB_LOSSY : 0;
+	r = shmq_sub_open(b->topic, o, &b->to, s);
+	if (r == -ERANGE && b->follow && b->to.from == SHMQ_FROM_SEQ) {
+		b->to.from = SHMQ_FROM_OLDEST;
+		err[0] = 0;
+		r = shmq_sub_open(b->topic, o, &b->to, s);
+	}
+	if (r)
+		return fail("%s: %s", b->topic, err[0] ? err : shmq_strerror(r));
+	(void)errsize;
+	return 0;
 }
 
 static int run_export(struct bridge *b)
 {
 	struct shmq_options o;
-	struct chan_opts co = CHAN_OPTS_INIT(0, "a publisher");
 	char err[256] = "", *buf;
 	shmq_sub_t *s;
 	uint64_t end;
-	int r;
+	int r, streams = 0;
 
 	if (first_importer(b))
 		return signal_status();
-	chan_options(&co, &o, err, sizeof(err));
-	b->to.flags = b->lossy ? SHMQ_SUB_LOSSY : 0;
-	r = shmq_sub_open(b->topic, &o, &b->to, &s);
-	if (r)
-		return fail("%s: %s", b->topic, err[0] ? err : shmq_strerror(r));
+	chan_options(&b->co, &o, err, sizeof(err));
 	buf = malloc(BRIDGE_MAX_MSG);
-	r = buf ? export_loop(b, s, buf) : -ENOMEM;
+	if (!buf)
+		return fail("out of memory");
+	for (;;) {
+		if (subscribe(b, &o, err, sizeof(err), &s)) {
+			free(buf);
+			return 1;
+		}
+		b->got = 0;
+		r = export_loop(b, s, buf);
+		/* The origin's end travels: the seq it ended at, after the last. */
+		end = shmq_sub_seq(s) == UINT64_MAX ? 0 : shmq_sub_seq(s) + 1;
+		if ((r == -EPIPE || r == -ECONNRESET) && (b->got || !streams)) {
+			say(b, "%s: the origin's publisher %s after %llu messages", b->topic,
+			    r == -EPIPE ? "closed" : "died", (unsigned long long)b->got);
+			r = send_frame(b, r == -EPIPE ? BRIDGE_END : BRIDGE_RESET, end, NULL, 0) ?: r;
+		}
+		shmq_sub_close(s);
+		if (!b->follow || (r != -EPIPE && r != -ECONNRESET))
+			break;
+		if (b->got) {
+			say(b, "%s: waiting for the topic's next publisher", b->topic);
+			b->to.from = SHMQ_FROM_SEQ;
+			b->to.from_seq = end;
+		} else {
+			nap(100000000);	/* the old stream's end, still there */
+		}
+		streams++;
+		if (cli_signal)
+			break;
+	}
 	free(buf);
-	/* The origin's end travels: the seq it ended at, after the last. */
-	end = shmq_sub_seq(s) == UINT64_MAX ? 0 : shmq_sub_seq(s) + 1;
-	if (r == -EPIPE || r == -ECONNRESET)
-		r = send_frame(b, r == -EPIPE ? BRIDGE_END : BRIDGE_RESET, end, NULL, 0) ?: r;
-	shmq_sub_close(s);
 	if (b->dropped)
 		fprintf(stderr, "shmq: bridge: %s: %llu messages not sent (lossy, the "
 			"network was full)\n", b->topic, (unsigned long long)b->dropped);
@@ -192,6 +274,7 @@ static void gap(struct bridge *b, uint64_t expected, uint64_t seq)
 struct import_state {
 	shmq_pub_t *p;
 	int started;	/* a frame came, or the topic had a history */
+	int renewed;	/* 1: a new origin stream, nothing of it yet; 2: said */
 };
 
 /*
@@ -209,8 +292,16 @@ static int import_frame(struct bridge *b, struct import_state *st, const struct 
 
 	if (h->type == BRIDGE_DATA && st->started && h->seq < next) {
 		b->dups++;	/* published already: never twice */
+		if (st->renewed == 1)
+			fprintf(stderr, "shmq: bridge: %s: the origin's new stream begins at seq "
+				"%llu, below this persistent topic's next (%llu): what comes "
+				"below it is dropped as repeats; shmq rm the topic to begin "
+				"anew\n", b->topic, (unsigned long long)h->seq,
+				(unsigned long long)next);
+		st->renewed = 2;
 		return 0;
 	}
+	st->renewed = 0;
 	if (h->seq > next) {
 		if (st->started)
 			gap(b, next, h->seq);
@@ -243,9 +334,12 @@ static int import_loop(struct bridge *b, struct import_state *st, char *buf, siz
 		if (n < 0)
 			return (int)n;
 		if (!frame_ok(h, n, max)) {
-			b->bad++;
-			say(b, "%s: a bad frame dropped (%llu so far)", b->endpoint,
-			    (unsigned long long)b->bad);
+			/* Said at the 1st, 10th, 100th...: a flood stays readable. */
+			if (++b->bad == b->bad_said) {
+				say(b, "%s: a bad frame dropped (%llu so far)", b->endpoint,
+				    (unsigned long long)b->bad);
+				b->bad_said *= 10;
+			}
 			continue;
 		}
 		r = import_frame(b, st, h);
@@ -257,29 +351,41 @@ static int import_loop(struct bridge *b, struct import_state *st, char *buf, siz
 static int run_import(struct bridge *b)
 {
 	struct shmq_options o;
-	struct chan_opts co = CHAN_OPTS_INIT(0, "subscribers");
 	struct import_state st = { 0 };
-	char err[256] = "", *buf;
+	size_t size = sizeof(struct bridge_hdr) + BRIDGE_MAX_MSG + 1;
+	char err[256] = "", *buf = malloc(size);
 	int r;
 
-	chan_options(&co, &o, err, sizeof(err));
-	r = shmq_pub_open(b->topic, &o, &b->to, &st.p);
-	if (r)
-		return fail("%s: %s", b->topic, err[0] ? err : shmq_strerror(r));
-	buf = malloc(sizeof(struct bridge_hdr) + BRIDGE_MAX_MSG + 1);
-	r = buf ? import_loop(b, &st, buf, sizeof(struct bridge_hdr) + BRIDGE_MAX_MSG + 1) :
-		  -ENOMEM;
+	if (!buf)
+		return fail("out of memory");
+	chan_options(&b->co, &o, err, sizeof(err));
+	for (;;) {
+		err[0] = 0;
+		r = shmq_pub_open(b->topic, &o, &b->to, &st.p);
+		if (r) {
+			free(buf);
+			return fail("%s: %s", b->topic, err[0] ? err : shmq_strerror(r));
+		}
+		/* A topic with a history (persistent): its next seq is expected. */
+		st.started = shmq_pub_next_seq(st.p) > 0;
+		r = import_loop(b, &st, buf, size);
+		/* The origin died: this publisher leaves as if dead, so that its
+		 * subscribers drain and see -ECONNRESET, as they would at home. */
+		if (r == BRIDGE_RESET)
+			shmq_pub_abandon(st.p);
+		else
+			shmq_pub_close(st.p);
+		if (!b->follow || (r != BRIDGE_END && r != BRIDGE_RESET))
+			break;
+		say(b, "%s: the origin's stream %s; waiting for its next", b->topic,
+		    r == BRIDGE_END ? "ended" : "was reset");
+		st.renewed = 1;
+	}
 	free(buf);
 	if (b->bad || b->dups)
 		fprintf(stderr, "shmq: bridge: %s: %llu bad frames and %llu repeated seqs "
 			"dropped\n", b->topic, (unsigned long long)b->bad,
 			(unsigned long long)b->dups);
-	/* The origin died: this publisher leaves as if dead, so that its
-	 * subscribers drain and see -ECONNRESET, as they would at home. */
-	if (r == BRIDGE_RESET)
-		shmq_pub_abandon(st.p);
-	else
-		shmq_pub_close(st.p);
 	if (r == BRIDGE_END || r == BRIDGE_RESET)
 		return 0;
 	if (r == -EINTR || cli_signal)
@@ -287,7 +393,173 @@ static int run_import(struct bridge *b)
 	return fail("%s: %s", b->topic, shmq_strerror(r));
 }
 
+/* ---- keys ------------------------------------------------------------ */
+
+/* Is @k 40 characters of Z85 (a CURVE key as text)? */
+static int z85_key(const char *k, size_t n)
+{
+	static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   ".-:+=^!/*?&<>()[]{}@%$#";
+	size_t i;
+
+	if (n != BRIDGE_KEY_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!k[i] || !strchr(z85, k[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * The keys named @name ("public-key", "secret-key") in file @path, one
+ * per line as "NAME = KEY" (or a bare key, for a public one), up to
+ * @max into @out: how many, or -1 (said).  A secret key's file must be
+ * its owner's alone, as ssh wants of its own.
+ */
+static int read_keys(const char *path, const char *name, char (*out)[BRIDGE_KEY_LEN + 1],
+		     int max, const char *opt)
+{
+	int secret = !strcmp(name, "secret-key"), n = 0;
+	char line[256];
+	struct stat st;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return fail("%s %s: %s", opt, path, strerror(errno)), -1;
+	if (secret && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+		fclose(f);
+		return fail("%s %s: others can read this secret key (mode %04o): chmod 600 it",
+			    opt, path, (unsigned)(st.st_mode & 07777)), -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *e;
+		size_t len = strlen(name);
+
+		k[strcspn(k, "\r\n")] = 0;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (*k == '#' || !*k)
+			continue;
+		if (!strncmp(k, name, len) && strchr(" \t=", k[len])) {
+			k += len;
+			k += strspn(k, " \t");
+			if (*k++ != '=')
+				continue;
+			k += strspn(k, " \t");
+		} else if (secret || strchr(k, '=')) {
+			continue;
+		}
+		e = k + strcspn(k, " \t");
+		*e = 0;
+		if (!z85_key(k, (size_t)(e - k))) {
+			fclose(f);
+			return fail("%s %s: '%s' is not a CURVE key (40 characters of Z85)",
+				    opt, path, k), -1;
+		}
+		if (n == max) {
+			fclose(f);
+			return fail("%s %s: more than %d keys", opt, path, max), -1;
+		}
+		memcpy(out[n++], k, BRIDGE_KEY_LEN + 1);
+	}
+	fclose(f);
+	if (!n)
+		return fail("%s %s: no %s in it", opt, path, name), -1;
+	return n;
+}
+
+/* Write @text to a new file @path of @mode: 0, or 1 (said). */
+static int write_new(const char *path, int mode, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return fail("%s: %s%s", path, strerror(errno), errno == EEXIST ?
+			    ": keygen never overwrites a key; remove it or choose another name" :
+			    ""), 1;
+	if (fchmod(fd, (mode_t)mode) || write(fd, text, len) != (ssize_t)len || close(fd)) {
+		fail("%s: %s", path, strerror(errno));
+		unlink(path);
+		return 1;
+	}
+	return 0;
+}
+
+/* shmq bridge keygen FILE: FILE (the pair, 0600) and FILE.pub. */
+static int run_keygen(const struct bridge_engine *eng, int argc, char **argv)
+{
+	char pub[BRIDGE_KEY_LEN + 1], secret[BRIDGE_KEY_LEN + 1], text[512], pubpath[4096];
+
+	if (argc != 2 || argv[1][0] == '-')
+		usage_error("keygen takes one FILE: it writes FILE (secret) and FILE.pub");
+	if (snprintf(pubpath, sizeof(pubpath), "%s.pub", argv[1]) >= (int)sizeof(pubpath))
+		usage_error("keygen: the file name is too long");
+	if (!eng)
+		return fail("built without ZeroMQ: install libzmq3-dev and run make again");
+	if (eng->keygen(pub, secret))
+		return fail("this libzmq was built without CURVE: no keys to make");
+	snprintf(text, sizeof(text), "# shmq bridge CURVE key pair: keep this file secret\n"
+		 "public-key = %s\nsecret-key = %s\n", pub, secret);
+	if (write_new(argv[1], 0600, text))
+		return 1;
+	snprintf(text, sizeof(text), "# shmq bridge CURVE public key\npublic-key = %s\n", pub);
+	if (write_new(pubpath, 0644, text)) {
+		unlink(argv[1]);
+		return 1;
+	}
+	printf("%s: the key pair (secret, mode 0600)\n%s: its public key, %s\n", argv[1],
+	       pubpath, pub);
+	return 0;
+}
+
 /* ---- the command ---------------------------------------------------- */
+
+/* --curve-secret, --curve-server-key, --curve-clients: 0, or 1 (said). */
+static int load_keys(struct bridge *b, const char *secret, const char *server,
+		     const char *clients, int export)
+{
+	char (*one)[BRIDGE_KEY_LEN + 1] = malloc(2 * sizeof(*one));
+	int n, r = 1;
+
+	if (!one)
+		return fail("out of memory");
+	if (secret) {
+		if (read_keys(secret, "secret-key", one, 1, "--curve-secret") < 0)
+			goto out;
+		memcpy(b->sec.secret, one[0], sizeof(one[0]));
+		if (b->eng->public_of(b->sec.secret, b->sec.public_key)) {
+			fail("--curve-secret %s: not a CURVE secret key", secret);
+			goto out;
+		}
+	}
+	if (server) {
+		if (read_keys(server, "public-key", one, 1, "--curve-server-key") < 0)
+			goto out;
+		memcpy(b->sec.server, one[0], sizeof(one[0]));
+	}
+	if (clients) {
+		n = read_keys(clients, "public-key", b->sec.clients, BRIDGE_MAX_CLIENTS,
+			      "--curve-clients");
+		if (n < 0)
+			goto out;
+		b->sec.nclients = (size_t)n;
+	}
+	if (export && (server || (clients && !secret))) {
+		fail("an exporter is the CURVE server: --curve-secret (and --curve-clients), "
+		     "not --curve-server-key");
+		goto out;
+	}
+	if (!export && (clients || (secret && !server))) {
+		fail("an importer is a CURVE client: --curve-server-key (and --curve-secret), "
+		     "not --curve-clients");
+		goto out;
+	}
+	r = 0;
+out:
+	free(one);
+	return r;
+}
 
 static int run_bridge(int argc, char **argv)
 {
@@ -298,59 +570,96 @@ static int run_bridge(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", no_argument, NULL, 0x300 },
+		{ "curve-secret", required_argument, NULL, 0x301 },
+		{ "curve-server-key", required_argument, NULL, 0x302 },
+		{ "curve-clients", required_argument, NULL, 0x303 },
+		TOPIC_LONGOPTS,
+		{ "spin", no_argument, NULL, 0x100 },
+		{ "block", no_argument, NULL, 0x101 },
+		{ "hybrid", no_argument, NULL, 0x102 },
+		{ "persistent", no_argument, NULL, 0x105 },
+		{ "trust-uid", required_argument, NULL, 0x106 },
+		{ "mode", required_argument, NULL, 0x107 },
 		{ 0 }
 	};
-	struct bridge b = { 0 };
+	static const struct chan_opts co_init = CHAN_OPTS_INIT(0, "a publisher");
+	struct bridge *b;
+	const char *secret = NULL, *server = NULL, *clients = NULL;
 	int c, bind = -1, insecure = 0, export, r;
 	char err[512] = "";
 
+	if (argc == 3 && !strcmp(argv[1], "keygen") && !strstr(argv[2], "://"))
+		return run_keygen(bridge_zmq, argc - 1, argv + 1);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return fail("out of memory");
+	b->bad_said = 1;
+	b->co = co_init;
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		if (c == 'b' || c == 'c')
 			bind = c == 'b';
 		else if (c == 'l')
-			b.lossy = 1;
+			b->lossy = 1;
 		else if (c == 'I')
 			insecure = 1;
 		else if (c == 'v')
-			b.verbose = 1;
+			b->verbose = 1;
+		else if (c == 0x300)
+			b->follow = 1;
+		else if (c == 0x301)
+			secret = optarg;
+		else if (c == 0x302)
+			server = optarg;
+		else if (c == 0x303)
+			clients = optarg;
 		else if (c == 'f' && !strcmp(optarg, "oldest"))
-			b.to.from = SHMQ_FROM_OLDEST;
+			b->to.from = SHMQ_FROM_OLDEST;
 		else if (c == 'f' && !strcmp(optarg, "next"))
-			b.to.from = SHMQ_FROM_NEXT;
+			b->to.from = SHMQ_FROM_NEXT;
 		else if (c == 'f')
 			usage_error("invalid --from '%s' (next or oldest)", optarg);
-		else
+		else if (!topic_option(&b->to, c, optarg) && !chan_option(&b->co, c, optarg))
 			bad_option("v", argv);
 	}
 	if (argc - optind != 2)
-		usage_error("takes FROM and TO: a topic and an endpoint (tcp://..., ipc://...)");
+		usage_error("takes FROM and TO: a topic and an endpoint (tcp://..., ipc://...), "
+			    "or keygen FILE");
 	export = strstr(argv[optind + 1], "://") != NULL;
 	if (export == (strstr(argv[optind], "://") != NULL))
 		usage_error("one of FROM and TO is a topic, the other an endpoint "
 			    "(tcp://HOST:PORT, ipc://PATH)");
-	b.topic = argv[optind + !export];
-	b.endpoint = argv[optind + export];
-	if (!export && (b.lossy || b.to.from))
+	b->topic = argv[optind + !export];
+	b->endpoint = argv[optind + export];
+	if (!export && (b->lossy || b->to.from))
 		usage_error("--lossy and --from are for an export (topic to network)");
-	b.bind = bind >= 0 ? bind : export;
-	b.eng = bridge_zmq;
-	if (!b.eng)
+	if (export && b->co.persistent)
+		usage_error("--persistent is for an import: the topic it publishes");
+	b->bind = bind >= 0 ? bind : export;
+	b->eng = bridge_zmq;
+	if (!b->eng)
 		return fail("built without ZeroMQ: install libzmq3-dev and run make again");
-	if (b.bind && binds_beyond_host(b.endpoint)) {
+	if (load_keys(b, secret, server, clients, export))
+		return 1;
+	if (b->bind && binds_beyond_host(b->endpoint) && !b->sec.secret[0]) {
 		if (!insecure)
 			return fail("%s: binding beyond this host without encryption lets anyone "
-				    "on the network read and write the topic; --insecure to do "
-				    "it anyway", b.endpoint);
-		fprintf(stderr, "shmq: bridge: warning: %s is not encrypted\n", b.endpoint);
+				    "on the network read and write the topic; --curve-secret to "
+				    "encrypt (shmq bridge keygen), or --insecure to do it anyway",
+				    b->endpoint);
+		fprintf(stderr, "shmq: bridge: warning: %s is not encrypted\n", b->endpoint);
 	}
 	catch_signals();
-	if (getrandom(&b.stream, sizeof(b.stream), 0) != sizeof(b.stream))
-		b.stream = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
-	if (b.eng->open(&b.conn, b.endpoint, export, b.bind, err, sizeof(err)))
+	if (getrandom(&b->stream, sizeof(b->stream), 0) != sizeof(b->stream))
+		b->stream = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
+	if (b->eng->open(&b->conn, b->endpoint, export, b->bind, &b->sec, engine_log, b, err,
+			 sizeof(err)))
 		return fail("%s", err);
-	say(&b, "%s %s", b.bind ? "bound" : "connecting to", b.eng->where(b.conn));
-	r = export ? run_export(&b) : run_import(&b);
-	b.eng->close(b.conn, export ? 5000 : 0);
+	say(b, "%s %s%s", b->bind ? "bound" : "connecting to", b->eng->where(b->conn),
+	    b->sec.secret[0] || b->sec.server[0] ? ", encrypted (CURVE)" : "");
+	r = export ? run_export(b) : run_import(b);
+	b->eng->close(b->conn, export ? 5000 : 0);
+	free(b);
 	return r;
 }
 
@@ -358,7 +667,7 @@ const struct cmd bridge_command = {
 	.name = "bridge",
 	.takes_address = 1,
 	.run = run_bridge,
-	.synopsis = "[OPTIONS] FROM TO",
+	.synopsis = "[OPTIONS] FROM TO | keygen FILE",
 	.summary = "carry a topic to another host, or from one, over ZeroMQ",
 	.help =
 	"One of FROM and TO is a topic's address, the other a ZeroMQ endpoint\n"
@@ -371,23 +680,41 @@ const struct cmd bridge_command = {
 	"\n"
 	"A lossless export (the default) waits while the network has no room, so\n"
 	"the origin's publisher is held as by a local lossless subscriber; a\n"
-	"--lossy one never holds it, and counts what it could not send.  The\n"
-	"importer drops a sequence number it has already published and reports a\n"
-	"jump as \"lost N messages (seq A..B)\" on stderr.  The origin publisher's\n"
-	"close ends the imported topic (its subscribers drain, then see the end)\n"
-	"and both bridges exit 0; its death leaves the imported topic's publisher\n"
-	"dead, so its subscribers drain and see -ECONNRESET.\n"
+	"--lossy one never holds it, and counts what it could not send.  Each\n"
+	"message keeps the origin's sequence number, so a subscriber's --seq and\n"
+	"lost count mean what they mean at the origin.  The importer drops a\n"
+	"sequence number it has already published and reports a jump as \"lost N\n"
+	"messages (seq A..B)\" on stderr; the gap is skipped in the imported topic,\n"
+	"and every local subscriber counts it lost.  The origin publisher's close\n"
+	"ends the imported topic (its subscribers drain, then see the end) and\n"
+	"both bridges exit 0, or with --follow wait for its next publisher; its\n"
+	"death reaches the imported topic's subscribers as a death.\n"
 	"\n"
-	"Each message keeps the origin's sequence number, so a subscriber's\n"
-	"--seq and lost count mean what they mean at the origin; a gap is skipped\n"
-	"in the imported topic, and every local subscriber counts it lost.\n"
-	"Not yet: CURVE encryption, so binding beyond this host needs --insecure.\n"
+	"Encryption: shmq bridge keygen FILE writes a CURVE key pair to FILE\n"
+	"(mode 0600) and its public key to FILE.pub.  The exporter takes its pair\n"
+	"with --curve-secret; an importer takes the exporter's FILE.pub with\n"
+	"--curve-server-key.  With --curve-clients the exporter admits only the\n"
+	"importers whose public keys are listed (each importer then gives its own\n"
+	"pair with --curve-secret).  A refused handshake is said on both sides.\n"
 	"\n"
 	"      --bind          bind the endpoint (the default for an export)\n"
 	"      --connect       connect to it (the default for an import)\n"
 	"      --lossy         export without ever holding the topic's publisher\n"
 	"      --from WHERE    export from the next message (the default) or the\n"
 	"                      oldest the topic holds: next, oldest\n"
+	"      --follow        at the end of the origin's stream, wait for its next\n"
+	"                      publisher instead of exiting\n"
+	"      --curve-secret FILE  our CURVE key pair (from keygen): encrypt\n"
+	"      --curve-server-key FILE  an importer: the exporter's public key\n"
+	"      --curve-clients FILE  an exporter: admit only these public keys\n"
+	"                      (one per line, as keygen's FILE.pub files hold)\n"
 	"      --insecure      bind beyond this host without encryption\n"
-	"  -v, --verbose       say when an importer subscribes, and what was done\n",
+	TOPIC_GEOMETRY_HELP
+	"      --persistent    an import: a topic that outlives this bridge; the\n"
+	"                      next importer goes on with its sequence numbers\n"
+	"      --spin, --block, --hybrid  how it waits (hybrid by default)\n"
+	"      --trust-uid USER accept a topic created by USER (repeatable)\n"
+	"      --mode MODE     permissions when creating the topic (default 0600)\n"
+	"  -v, --verbose       say every connect, disconnect and gap, and what was\n"
+	"                      done\n",
 };

@@ -51,13 +51,35 @@ static inline uint32_t bridge_check(const struct bridge_hdr *h)
 
 struct bridge_conn;
 
+#define BRIDGE_KEY_LEN 40	/* a CURVE key as Z85 text */
+#define BRIDGE_MAX_CLIENTS 256
+
+/* Encryption and who may connect: all empty for none. */
+struct bridge_security {
+	char secret[BRIDGE_KEY_LEN + 1];	/* our secret key: CURVE on */
+	char public_key[BRIDGE_KEY_LEN + 1];	/* ours, from it */
+	char server[BRIDGE_KEY_LEN + 1];	/* an importer: the exporter's */
+	/* An exporter: the only client keys it admits (none listed: any
+	 * client that knows its public key). */
+	char clients[BRIDGE_MAX_CLIENTS][BRIDGE_KEY_LEN + 1];
+	size_t nclients;
+};
+
+/*
+ * What the engine has to say (a connect, a disconnect, a refused
+ * handshake): @always for what is said without -v.
+ */
+typedef void (*bridge_log_fn)(void *ctx, int always, const char *line);
+
 struct bridge_engine {
 	const char *name;
 	/*
 	 * An endpoint that publishes (@publish: export) or subscribes
-	 * (import), bound or connected: 0, or -1 with the reason in @err.
+	 * (import), bound or connected, encrypted if @sec says so: 0, or -1
+	 * with the reason in @err.  Events go to @log as they happen.
 	 */
 	int (*open)(struct bridge_conn **c, const char *endpoint, int publish, int bind,
+		    const struct bridge_security *sec, bridge_log_fn log, void *log_ctx,
 		    char *err, size_t errsize);
 	/* Where it is bound or connected (a wildcard port resolved). */
 	const char *(*where)(struct bridge_conn *c);
@@ -71,6 +93,10 @@ struct bridge_engine {
 	ssize_t (*recv)(struct bridge_conn *c, void *buf, size_t size, int wait_ms);
 	/* Export: how many subscriptions arrived since the last call. */
 	int (*joined)(struct bridge_conn *c);
+	/* A new key pair, as Z85 text: 0, or -1 (built without CURVE). */
+	int (*keygen)(char public_key[BRIDGE_KEY_LEN + 1], char secret[BRIDGE_KEY_LEN + 1]);
+	/* The public key of @secret: 0, or -1 if it is not a key. */
+	int (*public_of)(const char *secret, char public_key[BRIDGE_KEY_LEN + 1]);
 	/* Close, letting what was sent go for up to @linger_ms. */
 	void (*close)(struct bridge_conn *c, int linger_ms);
 };

@@ -6,6 +6,8 @@
  * SUB socket subscribed to everything.  ZeroMQ reconnects by itself.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +17,224 @@
 #ifdef HAVE_ZMQ
 #include <zmq.h>
 
+#include "clock.h"
+
+#define MONITOR_EVENTS (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | \
+			ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | \
+			ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
 struct bridge_conn {
 	void *ctx, *sock;
-	int publish;
+	void *mon;	/* the socket's events (ZMQ_PAIR) */
+	void *zap;	/* an exporter with --curve-clients: ZAP requests (ZMQ_REP) */
+	int publish, curve;
+	int handshaken;	/* since its last connect */
+	int told;	/* a failed handshake was said: not again at the close */
+	uint8_t (*clients)[32];
+	size_t nclients;
+	bridge_log_fn log;
+	void *log_ctx;
 	char where[256];
 };
 
+__attribute__((format(printf, 3, 4)))
+static void say(struct bridge_conn *c, int always, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->log(c->log_ctx, always, line);
+}
+
+/* One event of the socket's monitor: said, as the side we are sees it. */
+static void event(struct bridge_conn *c, unsigned ev, uint32_t val, const char *addr)
+{
+	int mismatch = ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+		       val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
+	int crypto = ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+		     val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC;
+
+	if (ev != ZMQ_EVENT_DISCONNECTED && ev != ZMQ_EVENT_CONNECTED &&
+	    ev != ZMQ_EVENT_ACCEPTED && ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+		/* One line a failure: the close that follows says nothing. */
+		if (c->told)
+			return;
+		c->told = 1;
+	}
+	if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+		c->handshaken = 1;
+		say(c, 0, "%s %s: handshake done, %s", c->publish ? "a connection on" :
+		    "connected to", addr, c->curve ? "encrypted (CURVE)" : "not encrypted");
+	} else if (ev == ZMQ_EVENT_CONNECTED || ev == ZMQ_EVENT_ACCEPTED) {
+		c->handshaken = c->told = 0;
+		say(c, 0, "%s %s", ev == ZMQ_EVENT_ACCEPTED ? "accepted a connection on" :
+		    "connected to", addr);
+	} else if (ev == ZMQ_EVENT_DISCONNECTED) {
+		if (c->told)
+			say(c, 0, "%s %s", c->publish ? "a connection closed on" :
+			    "disconnected from", addr);
+		else if (!c->publish && !c->handshaken)
+			say(c, 1, "the exporter at %s closed the connection during the "
+			    "handshake: %s", addr, c->curve ? "is --curve-server-key its "
+			    "public key, and does it use CURVE?" : "does it want CURVE "
+			    "(--curve-server-key)?");
+		else
+			say(c, 0, "%s %s", c->publish ? "a connection closed on" :
+			    "disconnected from", addr);
+		c->handshaken = 0;
+	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+		/* An exporter said who it refused in its ZAP handler. */
+		if (!c->publish)
+			say(c, 1, "the exporter at %s refused our key: it is not among its "
+			    "--curve-clients", addr);
+	} else if (mismatch && c->publish) {
+		say(c, 1, "refused a connection on %s: %s", addr, c->curve ?
+		    "it does not use CURVE (an importer without --curve-server-key)" :
+		    "it uses CURVE, and this exporter has no --curve-secret");
+	} else if (mismatch) {
+		say(c, 1, "the exporter at %s %s", addr, c->curve ?
+		    "does not use CURVE: drop --curve-server-key" :
+		    "uses CURVE: give its public key with --curve-server-key");
+	} else if (crypto && c->publish) {
+		say(c, 1, "refused a connection on %s: its CURVE handshake failed (an "
+		    "importer with the wrong --curve-server-key)", addr);
+	} else if (crypto) {
+		say(c, 1, "the CURVE handshake with %s failed: is --curve-server-key its "
+		    "public key?", addr);
+	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !c->publish) {
+		c->told = 0;	/* the close that follows says it */
+	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+		say(c, 1, "refused a connection on %s: its handshake failed (%s)%s", addr,
+		    strerror((int)val), c->curve ? ": an importer without "
+		    "--curve-server-key, or with a wrong one?" : "");
+	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+		say(c, 1, "a handshake %s %s failed (ZeroMQ protocol error 0x%x)",
+		    c->publish ? "on" : "with", addr, (unsigned)val);
+	}
+}
+
+/* Read every event the monitor holds. */
+static void read_events(struct bridge_conn *c)
+{
+	unsigned char head[6];
+	char addr[256];
+	uint16_t ev;
+	uint32_t val;
+	int n;
+
+	while ((n = zmq_recv(c->mon, head, sizeof(head), ZMQ_DONTWAIT)) >= 0) {
+		/* The second part, the address, follows the first at once. */
+		int a = zmq_recv(c->mon, addr, sizeof(addr) - 1, 0);
+
+		addr[a < 0 ? 0 : a < (int)sizeof(addr) ? a : (int)sizeof(addr) - 1] = 0;
+		if (n != (int)sizeof(head))
+			continue;
+		memcpy(&ev, head, 2);
+		memcpy(&val, head + 2, 4);
+		event(c, ev, val, addr);
+	}
+}
+
+/* Answer every ZAP request waiting: 200 for a listed client key, else 400. */
+static void answer_zap(struct bridge_conn *c)
+{
+	char part[8][256];
+	int len[8], n, more, k = 0, i, allowed = 0;
+	size_t sz;
+
+	while ((len[0] = zmq_recv(c->zap, part[0], sizeof(part[0]), ZMQ_DONTWAIT)) >= 0) {
+		for (k = 1;; k++) {
+			sz = sizeof(more);
+			if (zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &sz) || !more)
+				break;
+			n = zmq_recv(c->zap, k < 8 ? part[k] : part[7], sizeof(part[0]), 0);
+			if (k < 8)
+				len[k] = n;
+		}
+		/* version, request id, domain, address, identity, mechanism, key */
+		allowed = 0;
+		if (k >= 7 && len[5] == 5 && !memcmp(part[5], "CURVE", 5) && len[6] == 32)
+			for (i = 0; i < (int)c->nclients && !allowed; i++)
+				allowed = !memcmp(c->clients[i], part[6], 32);
+		if (k >= 7 && len[6] == 32 && !allowed) {
+			char z85[BRIDGE_KEY_LEN + 1];
+
+			zmq_z85_encode(z85, (const uint8_t *)part[6], 32);
+			say(c, 1, "refused a client on %s: its key %s is not among the "
+			    "--curve-clients", c->where, z85);
+		}
+		zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
+		zmq_send(c->zap, part[1], k > 1 && len[1] > 0 ? (size_t)len[1] : 0, ZMQ_SNDMORE);
+		zmq_send(c->zap, allowed ? "200" : "400", 3, ZMQ_SNDMORE);
+		zmq_send(c->zap, allowed ? "OK" : "not a listed client", allowed ? 2 : 19,
+			 ZMQ_SNDMORE);
+		zmq_send(c->zap, "", 0, ZMQ_SNDMORE);
+		zmq_send(c->zap, "", 0, 0);
+	}
+}
+
+/* Keys into the socket: CURVE server (export) or client (import). */
+static int set_keys(struct bridge_conn *c, const struct bridge_security *sec, char *err,
+		    size_t errsize)
+{
+	char pub[BRIDGE_KEY_LEN + 1], secret[BRIDGE_KEY_LEN + 1];
+	int one = 1;
+	size_t i;
+
+	if (!sec->secret[0] && !sec->server[0])
+		return 0;
+	if (!zmq_has("curve")) {
+		snprintf(err, errsize, "this libzmq was built without CURVE");
+		return -1;
+	}
+	c->curve = 1;
+	if (c->publish) {
+		if (sec->nclients) {
+			c->clients = calloc(sec->nclients, sizeof(*c->clients));
+			if (!c->clients)
+				return snprintf(err, errsize, "out of memory"), -1;
+			for (i = 0; i < sec->nclients; i++)
+				if (!zmq_z85_decode(c->clients[i], sec->clients[i]))
+					return snprintf(err, errsize, "--curve-clients: '%s' is "
+							"not a key", sec->clients[i]), -1;
+			c->nclients = sec->nclients;
+			/* The handler is bound before the socket can handshake. */
+			c->zap = zmq_socket(c->ctx, ZMQ_REP);
+			if (!c->zap || zmq_bind(c->zap, "inproc://zeromq.zap.01"))
+				return snprintf(err, errsize, "ZAP handler: %s",
+						zmq_strerror(zmq_errno())), -1;
+		}
+		return zmq_setsockopt(c->sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) ||
+		       zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, sec->secret,
+				      BRIDGE_KEY_LEN + 1) ?
+		       (snprintf(err, errsize, "--curve-secret: %s", zmq_strerror(zmq_errno())), -1) :
+		       0;
+	}
+	if (sec->secret[0]) {
+		memcpy(secret, sec->secret, sizeof(secret));
+		memcpy(pub, sec->public_key, sizeof(pub));
+	} else if (zmq_curve_keypair(pub, secret)) {
+		/* No --curve-secret: a key of our own for this run. */
+		return snprintf(err, errsize, "making a key: %s", zmq_strerror(zmq_errno())), -1;
+	}
+	return zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, sec->server, BRIDGE_KEY_LEN + 1) ||
+	       zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, pub, BRIDGE_KEY_LEN + 1) ||
+	       zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, secret, BRIDGE_KEY_LEN + 1) ?
+	       (snprintf(err, errsize, "CURVE keys: %s", zmq_strerror(zmq_errno())), -1) : 0;
+}
+
+static void zclose(struct bridge_conn *c, int linger_ms);
+
 static int zopen(struct bridge_conn **out, const char *endpoint, int publish, int bind,
+		 const struct bridge_security *sec, bridge_log_fn log, void *log_ctx,
 		 char *err, size_t errsize)
 {
 	struct bridge_conn *c = calloc(1, sizeof(*c));
-	int one = 1, zero = 0;
+	char mon[64];
+	int one = 1, zero = 0, ivl_max = 1000;
 	size_t n;
 
 	if (!c) {
@@ -33,9 +242,25 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 		return -1;
 	}
 	c->publish = publish;
+	c->log = log;
+	c->log_ctx = log_ctx;
+	snprintf(c->where, sizeof(c->where), "%s", endpoint);
 	c->ctx = zmq_ctx_new();
 	c->sock = c->ctx ? zmq_socket(c->ctx, publish ? ZMQ_XPUB : ZMQ_SUB) : NULL;
-	if (!c->sock ||
+	if (!c->sock) {
+		snprintf(err, errsize, "ZeroMQ: %s", zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	if (set_keys(c, sec, err, errsize))
+		goto fail;
+	snprintf(mon, sizeof(mon), "inproc://shmq-bridge-monitor-%p", (void *)c);
+	if (zmq_socket_monitor(c->sock, mon, MONITOR_EVENTS) ||
+	    !(c->mon = zmq_socket(c->ctx, ZMQ_PAIR)) || zmq_connect(c->mon, mon)) {
+		snprintf(err, errsize, "ZeroMQ monitor: %s", zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	/* Refused, an importer tries again ever later, up to once a second. */
+	if (zmq_setsockopt(c->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) ||
 	    (publish && zmq_setsockopt(c->sock, ZMQ_XPUB_NODROP, &one, sizeof(one))) ||
 	    (publish && zmq_setsockopt(c->sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one))) ||
 	    (!publish && zmq_setsockopt(c->sock, ZMQ_SUBSCRIBE, "", 0)) ||
@@ -43,18 +268,16 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 	    (bind ? zmq_bind(c->sock, endpoint) : zmq_connect(c->sock, endpoint))) {
 		snprintf(err, errsize, "%s %s: %s", bind ? "bind" : "connect", endpoint,
 			 zmq_strerror(zmq_errno()));
-		if (c->sock)
-			zmq_close(c->sock);
-		if (c->ctx)
-			zmq_ctx_term(c->ctx);
-		free(c);
-		return -1;
+		goto fail;
 	}
 	n = sizeof(c->where);
 	if (!bind || zmq_getsockopt(c->sock, ZMQ_LAST_ENDPOINT, c->where, &n))
 		snprintf(c->where, sizeof(c->where), "%s", endpoint);
 	*out = c;
 	return 0;
+fail:
+	zclose(c, 0);
+	return -1;
 }
 
 static const char *zwhere(struct bridge_conn *c)
@@ -62,15 +285,34 @@ static const char *zwhere(struct bridge_conn *c)
 	return c->where;
 }
 
-/* Wait up to @ms for @events on the socket: 1 ready, 0 not, -errno. */
+/*
+ * Wait up to @ms (-1: forever) for @events on the socket, answering the
+ * monitor and the ZAP handler meanwhile: 1 ready, 0 not, -errno.
+ */
 static int zwait(struct bridge_conn *c, short events, int ms)
 {
-	zmq_pollitem_t it = { c->sock, 0, events, 0 };
-	int r = zmq_poll(&it, 1, ms);
+	int64_t until = ms < 0 ? -1 : now_ns() + (int64_t)ms * 1000000;
 
-	if (r < 0)
-		return -zmq_errno();
-	return r > 0;
+	for (;;) {
+		zmq_pollitem_t it[3] = { { c->sock, 0, events, 0 }, { c->mon, 0, ZMQ_POLLIN, 0 },
+					 { c->zap, 0, ZMQ_POLLIN, 0 } };
+		int64_t left = until < 0 ? -1 : (until - now_ns()) / 1000000;
+		int r;
+
+		if (until >= 0 && left < 0)
+			left = 0;
+		r = zmq_poll(it, c->zap ? 3 : 2, (long)left);
+		if (r < 0)
+			return -zmq_errno();
+		if (it[1].revents)
+			read_events(c);
+		if (c->zap && it[2].revents)
+			answer_zap(c);
+		if (it[0].revents)
+			return 1;
+		if (until >= 0 && now_ns() >= until)
+			return 0;
+	}
 }
 
 static int zsend(struct bridge_conn *c, const struct bridge_hdr *h, const void *payload,
@@ -119,19 +361,43 @@ static int zjoined(struct bridge_conn *c)
 	unsigned char b[256];
 	int n, k = 0;
 
+	zwait(c, 0, 0);	/* what the monitor and the ZAP handler hold */
 	/* XPUB hands over each (un)subscription as a message: 1 = subscribe. */
 	while ((n = zmq_recv(c->sock, b, sizeof(b), ZMQ_DONTWAIT)) > 0)
 		k += b[0] == 1;
 	return k;
 }
 
+static int zkeygen(char pub[BRIDGE_KEY_LEN + 1], char secret[BRIDGE_KEY_LEN + 1])
+{
+	return zmq_has("curve") && zmq_curve_keypair(pub, secret) == 0 ? 0 : -1;
+}
+
+static int zpublic_of(const char *secret, char pub[BRIDGE_KEY_LEN + 1])
+{
+	uint8_t raw[32];
+
+	if (strlen(secret) != BRIDGE_KEY_LEN || !zmq_z85_decode(raw, secret))
+		return -1;
+	return zmq_has("curve") && zmq_curve_public(pub, secret) == 0 ? 0 : -1;
+}
+
 static void zclose(struct bridge_conn *c, int linger_ms)
 {
 	if (!c)
 		return;
-	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
-	zmq_close(c->sock);
-	zmq_ctx_term(c->ctx);
+	if (c->sock) {
+		zmq_setsockopt(c->sock, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
+		zmq_socket_monitor(c->sock, NULL, 0);
+		zmq_close(c->sock);
+	}
+	if (c->mon)
+		zmq_close(c->mon);
+	if (c->zap)
+		zmq_close(c->zap);
+	if (c->ctx)
+		zmq_ctx_term(c->ctx);
+	free(c->clients);
 	free(c);
 }
 
@@ -142,6 +408,8 @@ static const struct bridge_engine zmq_engine = {
 	.send = zsend,
 	.recv = zrecv,
 	.joined = zjoined,
+	.keygen = zkeygen,
+	.public_of = zpublic_of,
 	.close = zclose,
 };
 const struct bridge_engine *const bridge_zmq = &zmq_engine;

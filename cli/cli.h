@@ -144,6 +144,28 @@ void classic_takes_no_channel_options(const struct chan_opts *co);
 	"      --connect       the address is a hub (shmq pong --hub): wait for its\n" \
 	"                      server and never create a channel there (a hub that\n" \
 	"                      is already up is found without it)\n"
+/* A topic's geometry options (pub, sub, bridge), beyond the channel ones. */
+#define TOPIC_LONGOPTS \
+	{ "slots", required_argument, NULL, 0x200 }, \
+	{ "slot-size", required_argument, NULL, 0x201 }, \
+	{ "max-subscribers", required_argument, NULL, 0x202 }
+#define TOPIC_GEOMETRY_HELP \
+	"      --slots N       when creating: messages the ring holds (a power\n" \
+	"                      of two; default 512)\n" \
+	"      --slot-size N   when creating: bytes per message, 32 of them its\n" \
+	"                      header (a power of two, 64 to 1M; default 2K)\n" \
+	"      --max-subscribers N  when creating: subscriber slots (default 1024)\n"
+#define TOPIC_OPTS_HELP TOPIC_GEOMETRY_HELP \
+	"      --spin          never sleep while waiting (lowest latency)\n" \
+	"      --block         sleep at once while waiting (lowest CPU)\n" \
+	"      --hybrid        spin briefly, then sleep (the default)\n" \
+	"      --timeout T     give up on a wait after T (100ms, 2s, ...)\n" \
+	"      --persistent    a topic that outlives its publisher; the next one\n" \
+	"                      goes on with the sequence numbers\n" \
+	"      --trust-uid USER accept a topic created by USER (repeatable)\n" \
+	"      --mode MODE     permissions when creating (default 0600)\n"
+/* --slots, --slot-size, --max-subscribers: 1 if @c was one of them. */
+int topic_option(struct shmq_topic_options *to, int c, const char *arg);
 /* The library's options for @co; a failure's reason goes to @err. */
 void chan_options(const struct chan_opts *co, struct shmq_options *o,
 		  char *err, size_t errsize);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shmq ls, stat, rm, create: segments, in the spirit of ipcs and ipcrm. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+
+static int command_line(pid_t pid, char *buf, size_t size);
 
 /* "removed, still attached", "attached", "unattached", plus ", locked". */
 static const char *status_words(const struct shmq_seg_info *s, char *buf,
@@ -485,6 +488,11 @@ static int run_stat(int argc, char **argv)
 	       shmq_pid_state_name(d.creator_state), (unsigned)d.creator_uid, d.mode);
 	if (d.kind == SHMQ_KIND_TOPIC) {
 		printf("publisher %s\n", endpoint_words(&d.ep[0], b3, sizeof(b3)));
+		/* Which program: a bridge names its remote endpoint there. */
+		if (d.ep[0].state == SHMQ_PEER_ATTACHED &&
+		    (d.ep[0].pid_state == SHMQ_PID_ALIVE || d.ep[0].pid_state == SHMQ_PID_STOPPED) &&
+		    command_line(d.ep[0].pid, b1, sizeof(b1)))
+			printf("          running: %s\n", b1);
 		printf("messages  %llu published; a ring of %s, a table of %llu "
 		       "subscriber slots\n", (unsigned long long)d.queued[0],
 		       human_size(d.capacity[0], b1, sizeof(b1)),
@@ -534,6 +542,34 @@ static int classic_leftover(const struct shmq_seg_info *s)
 	if (memcmp(b + 4, zero, sizeof(zero)))
 		return 0;
 	return !memcmp(b, "ping", 4) || !memcmp(b, "pong", 4) || !memcmp(b, "end", 4);
+}
+
+/*
+ * The command line of process @pid, its arguments joined by spaces and
+ * escaped for the terminal, in @buf: 1, or 0 if it cannot be read.
+ */
+static int command_line(pid_t pid, char *buf, size_t size)
+{
+	char path[64], raw[1024];
+	ssize_t n, i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, raw, sizeof(raw) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	while (n > 0 && raw[n - 1] == 0)
+		n--;
+	for (i = 0; i < n; i++)
+		if (raw[i] == 0)
+			raw[i] = ' ';
+	raw[n] = 0;
+	escape_text(raw, 0, buf, size);
+	return 1;
 }
 
 /* Why clean keeps a shmq segment: the decision --dry-run explains. */

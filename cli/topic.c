@@ -17,27 +17,7 @@
 
 #include "cli.h"
 
-/* Options of both commands, beyond the channel ones. */
-#define TOPIC_LONGOPTS \
-	{ "slots", required_argument, NULL, 0x200 }, \
-	{ "slot-size", required_argument, NULL, 0x201 }, \
-	{ "max-subscribers", required_argument, NULL, 0x202 }
-#define TOPIC_OPTS_HELP \
-	"      --slots N       when creating: messages the ring holds (a power\n" \
-	"                      of two; default 512)\n" \
-	"      --slot-size N   when creating: bytes per message, 16 of them its\n" \
-	"                      header (a power of two, 64 to 1M; default 2K)\n" \
-	"      --max-subscribers N  when creating: subscriber slots (default 1024)\n" \
-	"      --spin          never sleep while waiting (lowest latency)\n" \
-	"      --block         sleep at once while waiting (lowest CPU)\n" \
-	"      --hybrid        spin briefly, then sleep (the default)\n" \
-	"      --timeout T     give up on a wait after T (100ms, 2s, ...)\n" \
-	"      --persistent    a topic that outlives its publisher; the next one\n" \
-	"                      goes on with the sequence numbers\n" \
-	"      --trust-uid USER accept a topic created by USER (repeatable)\n" \
-	"      --mode MODE     permissions when creating (default 0600)\n"
-
-static int topic_option(struct shmq_topic_options *to, int c, const char *arg)
+int topic_option(struct shmq_topic_options *to, int c, const char *arg)
 {
 	uint64_t n;
 

@@ -1,0 +1,152 @@
+/*
+ * zmq_frames ENDPOINT: a hostile exporter.  Binds a plain ZeroMQ XPUB
+ * socket at ENDPOINT (tcp://127.0.0.1:* is fine), prints "port N", waits
+ * for an importer to subscribe, then sends, in this order:
+ *   - good frames, seqs 0..9, payload "good SEQ";
+ *   - 12 hand-made bad frames: short, empty, wrong magic, version, type,
+ *     reserved, check, a length that disagrees with the size (both ways),
+ *     a payload past the topic's largest message, a start frame with a
+ *     payload, an end frame with a payload;
+ *   - 500 frames of random bytes and 500 good frames with one header byte
+ *     changed (fixed seed: the same every run);
+ *   - repeats of seqs 5 and 3 (as good frames);
+ *   - good frames 10..19, then 25..29 (a gap: 20..24 lost);
+ *   - an end frame at 30.
+ * Prints "bad N" (the bad frames sent) and "repeats 2" on stdout.  Exit
+ * 77 when built without ZeroMQ.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef HAVE_ZMQ
+#include <zmq.h>
+
+#include "../../cli/bridge.h"
+
+static void *sock;
+static uint64_t stream = 0x5eed5eed5eed5eedull;
+
+static void raw(const void *p, size_t n)
+{
+	while (zmq_send(sock, p, n, 0) < 0)
+		usleep(1000);
+}
+
+/* A frame: header (checked as the bridge does) and payload, or @n bytes of it. */
+static size_t frame(unsigned char *out, int type, uint64_t seq, const void *payload,
+		    size_t len)
+{
+	struct bridge_hdr h = { BRIDGE_MAGIC, BRIDGE_VERSION, (uint8_t)type, 0,
+				(uint32_t)len, 0, seq, stream };
+
+	h.check = bridge_check(&h);
+	memcpy(out, &h, sizeof(h));
+	if (len)
+		memcpy(out + sizeof(h), payload, len);
+	return sizeof(h) + len;
+}
+
+static void good(uint64_t seq)
+{
+	unsigned char b[128];
+	char text[64];
+	int n = snprintf(text, sizeof(text), "good %llu", (unsigned long long)seq);
+
+	raw(b, frame(b, BRIDGE_DATA, seq, text, (size_t)n));
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+int main(int argc, char **argv)
+{
+	static unsigned char b[8192], big[4096];
+	struct bridge_hdr *h = (struct bridge_hdr *)b;
+	uint64_t s = 42, i;
+	void *ctx = zmq_ctx_new();
+	char where[256];
+	size_t n = sizeof(where), len;
+	int bad = 0, k, one = 1, forever = -1;
+
+	if (argc != 2)
+		return 2;
+	sock = zmq_socket(ctx, ZMQ_XPUB);
+	/* Every frame reaches the importer: wait at the high-water mark. */
+	if (!sock || zmq_setsockopt(sock, ZMQ_XPUB_NODROP, &one, sizeof(one)) ||
+	    zmq_setsockopt(sock, ZMQ_LINGER, &forever, sizeof(forever)) ||
+	    zmq_bind(sock, argv[1]) ||
+	    zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, where, &n)) {
+		fprintf(stderr, "zmq_frames: %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
+		return 1;
+	}
+	printf("port %s\n", strrchr(where, ':') + 1);
+	fflush(stdout);
+	/* The importer's subscription. */
+	if (zmq_recv(sock, b, sizeof(b), 0) < 1)
+		return 1;
+	usleep(100000);
+	for (i = 0; i < 10; i++)
+		good(i);
+
+	/* Hand-made bad frames. */
+	raw(b, 20), bad++;					/* short */
+	raw(b, 0), bad++;					/* empty */
+	len = frame(b, BRIDGE_DATA, 10, "x", 1);
+	h->magic ^= 1, raw(b, len), bad++;
+	frame(b, BRIDGE_DATA, 10, "x", 1), h->version = 9, raw(b, len), bad++;
+	frame(b, BRIDGE_DATA, 10, "x", 1), h->type = 9, h->check = bridge_check(h);
+	raw(b, len), bad++;					/* checked, unknown type */
+	frame(b, BRIDGE_DATA, 10, "x", 1), h->reserved = 1, raw(b, len), bad++;
+	frame(b, BRIDGE_DATA, 10, "x", 1), h->check ^= 1, raw(b, len), bad++;
+	frame(b, BRIDGE_DATA, 10, "xyz", 3), raw(b, len), bad++;	/* len 3, size says 1 */
+	len = frame(b, BRIDGE_DATA, 10, "xyz", 3), raw(b, len - 1), bad++;	/* shorter */
+	memset(big, 'B', sizeof(big));
+	len = frame(b, BRIDGE_DATA, 10, big, sizeof(big)), raw(b, len), bad++;	/* > slot */
+	len = frame(b, BRIDGE_START, 10, "x", 1), raw(b, len), bad++;
+	len = frame(b, BRIDGE_END, 10, "x", 1), raw(b, len), bad++;
+
+	/* Random bytes, and good frames with one header byte changed. */
+	for (k = 0; k < 500; k++) {
+		len = 1 + rnd(&s) % 200;
+		for (i = 0; i < len; i++)
+			b[i] = (unsigned char)rnd(&s);
+		raw(b, len), bad++;
+	}
+	for (k = 0; k < 500; k++) {
+		unsigned at = (unsigned)(rnd(&s) % sizeof(struct bridge_hdr));
+		unsigned char x = (unsigned char)(1 + rnd(&s) % 255);
+
+		len = frame(b, BRIDGE_DATA, 10 + rnd(&s) % 1000, "mutant", 6);
+		b[at] ^= x;
+		raw(b, len), bad++;
+	}
+
+	good(5);	/* repeats: dropped, never published twice */
+	good(3);
+	for (i = 10; i < 20; i++)
+		good(i);
+	for (i = 25; i < 30; i++)
+		good(i);
+	raw(b, frame(b, BRIDGE_END, 30, NULL, 0));
+	printf("bad %d\nrepeats 2\n", bad);
+	fflush(stdout);
+	sleep(1);	/* let them go */
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+#else
+int main(void)
+{
+	fprintf(stderr, "zmq_frames: built without ZeroMQ\n");
+	return 77;
+}
+#endif
