@@ -118,7 +118,7 @@ $(BUILD)/tests/%: tests/%.c $(STLIB)
 
 $(BUILD)/helpers/%: tests/helpers/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(BENCH_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS) $(BENCH_LIBS)
+	$(CC) $(TEST_CFLAGS) $(BENCH_CFLAGS) -MMD -MP -o $@ $< $(STLIB) $(LDLIBS) $(BENCH_LIBS)
 
 $(PYCORE): python/_shmq.c include/shmq.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)

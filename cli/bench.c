@@ -14,6 +14,7 @@
 
 #include "bench_cli.h"
 #include "../bench/fanout.h"
+#include "../bench/bridge_bench.h"
 #include "../bench/hub.h"
 
 #define MAX_JOBS 512
@@ -372,6 +373,30 @@ static int run_hub(struct bench_args *a)
 			 a->base.count);
 }
 
+/*
+ * -m bridge: a topic over two shmq bridges and loopback TCP, against
+ * ZeroMQ's PUB/SUB alone (bench/bridge_bench.c).
+ */
+static int run_bridge_bench(struct bench_args *a)
+{
+	char *sl[8], dflt_s[] = "64,1K";
+	int ns = parse_list(a->sizes ? a->sizes : dflt_s, sl, 8), i;
+	size_t sizes[8];
+	uint64_t v;
+
+	if (a->transports || a->json || a->csv || a->md || a->save || a->subscribers ||
+	    a->fan_wait || a->idle)
+		usage_error("-m bridge measures two paths and prints a table: no --transports, "
+			    "--json, --csv, --markdown, --save, --subscribers, --wait or --idle");
+	for (i = 0; i < ns; i++) {
+		if (parse_size(sl[i], &v) || v < 24 || v > (1u << 20) - 32)
+			usage_error("invalid bridge size '%s' (24 B to 1 MiB less 32)", sl[i]);
+		sizes[i] = (size_t)v;
+	}
+	print_machine();
+	return bench_bridge(sizes, ns, a->reps_given ? a->base.reps : 3, a->base.count);
+}
+
 static int run_bench(int argc, char **argv)
 {
 	struct bench_args a;
@@ -386,6 +411,8 @@ static int run_bench(int argc, char **argv)
 		return run_fanout(&a);
 	if (a.modes && !strcmp(a.modes, "hub"))
 		return run_hub(&a);
+	if (a.modes && !strcmp(a.modes, "bridge"))
+		return run_bridge_bench(&a);
 	if (a.subscribers || a.fan_wait)
 		usage_error("--subscribers and --wait are for -m fanout");
 	if (a.idle)
@@ -438,7 +465,9 @@ const struct cmd bench_command = {
 	"                         (default pingpong,stream); or fanout alone: one\n"
 	"                         publisher, K subscriber processes, by a topic\n"
 	"                         (lossless, lossy), K channels and K pipes; or hub\n"
-	"                         alone: a hub's idle clients against its active one\n"
+	"                         alone: a hub's idle clients against its active one;\n"
+	"                         or bridge alone: a topic over two shmq bridges\n"
+	"                         and loopback TCP, against ZeroMQ PUB/SUB alone\n"
 	"  -k, --subscribers LIST for fanout: K (default 1,2,4,8,64)\n"
 	"  -n, --idle LIST        for -m hub (one client ping-pongs, N more are\n"
 	"                         connected and idle): N (default 0,10,100,1000)\n"

@@ -107,7 +107,9 @@ static int binds_beyond_host(const char *ep)
 
 /* ---- export: topic to network --------------------------------------- */
 
-static int send_frame(struct bridge *b, int type, uint64_t seq, const void *p, size_t len)
+/* One frame (of @k messages: a lossy export that cannot send counts k). */
+static int send_frame(struct bridge *b, int type, uint64_t seq, const void *p, size_t len,
+		      unsigned k)
 {
 	struct bridge_hdr h = { BRIDGE_MAGIC, BRIDGE_VERSION, (uint8_t)type, 0,
 				(uint32_t)len, 0, seq, b->stream };
@@ -117,7 +119,7 @@ static int send_frame(struct bridge *b, int type, uint64_t seq, const void *p, s
 	if (b->lossy && type == BRIDGE_DATA) {
 		r = b->eng->send(b->conn, &h, p, 0);
 		if (r == -EAGAIN)
-			b->dropped++;	/* never hold the origin: counted */
+			b->dropped += k;	/* never hold the origin: counted */
 		return r == -EAGAIN ? 0 : r;
 	}
 	do
@@ -141,34 +143,89 @@ static int first_importer(struct bridge *b)
 	return -EINTR;
 }
 
-static int export_loop(struct bridge *b, shmq_sub_t *s, char *buf)
+/* An exporter's batch: messages taken from the topic, not yet sent. */
+struct batch {
+	char *buf;		/* BRIDGE_BATCH_BYTES + BRIDGE_MAX_MSG */
+	size_t used;
+	unsigned k;
+	uint64_t first;
+};
+
+/* Send what the batch holds: one message alone, more in a batch frame. */
+static int flush(struct bridge *b, struct batch *bt)
 {
-	size_t len;
+	struct bridge_rec rec;
+	int r = 0;
+
+	if (bt->k == 1) {
+		memcpy(&rec, bt->buf, sizeof(rec));
+		r = send_frame(b, BRIDGE_DATA, rec.seq, bt->buf + sizeof(rec), rec.len, 1);
+	} else if (bt->k > 1) {
+		r = send_frame(b, BRIDGE_BATCH, bt->first, bt->buf, bt->used, bt->k);
+	}
+	b->sent += bt->k;
+	b->got += bt->k;
+	bt->used = bt->k = 0;
+	return r;
+}
+
+/*
+ * Take the topic's messages and send them.  What is there is taken
+ * without a wait and sent in batches (up to 256 messages, 64 KiB); a
+ * message that comes alone goes alone, at once.  The transport's news
+ * (new importers, its monitor) is looked at when nothing is there, and
+ * every 1,024 takes while messages stream.
+ */
+static int export_loop(struct bridge *b, shmq_sub_t *s, struct batch *bt)
+{
+	unsigned polls = 0;
+	struct bridge_rec rec;
+	size_t len, room;
 	int r, first = 1;
 
 	for (;;) {
 		if (cli_signal)
-			return -EINTR;
-		r = shmq_sub_recv_timed(s, buf, BRIDGE_MAX_MSG, &len, 100000000);
-		if (b->eng->joined(b->conn) > 0)
-			say(b, "%s: an importer subscribed", b->endpoint);
+			return flush(b, bt) ?: -EINTR;
+		room = bt->k ? BRIDGE_BATCH_BYTES - bt->used - sizeof(rec) : BRIDGE_MAX_MSG;
+		if (bt->k && (bt->k == BRIDGE_BATCH_MAX ||
+			      bt->used + sizeof(rec) >= BRIDGE_BATCH_BYTES)) {
+			r = flush(b, bt);
+			if (r)
+				return r;
+			continue;
+		}
+		r = shmq_sub_try_recv(s, bt->buf + bt->used + sizeof(rec), room, &len);
+		if ((r == -EAGAIN || r == -EMSGSIZE) && bt->k) {
+			r = flush(b, bt);	/* nothing more now, or no room */
+			if (r)
+				return r;
+			continue;
+		}
+		if (r == -EAGAIN || (++polls & 1023) == 0)
+			if (b->eng->joined(b->conn) > 0)
+				say(b, "%s: an importer subscribed", b->endpoint);
+		if (r == -EAGAIN)
+			r = shmq_sub_recv_timed(s, bt->buf + sizeof(rec), BRIDGE_MAX_MSG, &len,
+						100000000);
 		if (r == -ETIMEDOUT || r == -EAGAIN)
 			continue;
 		if (r)
-			return r;
+			return flush(b, bt) ?: r;
 		if (first) {
 			/* Where the export began: what a lossy subscription lost
 			 * before its first message is a gap for the importer too. */
-			r = send_frame(b, BRIDGE_START, shmq_sub_seq(s) - shmq_sub_lost(s), NULL, 0);
+			r = send_frame(b, BRIDGE_START, shmq_sub_seq(s) - shmq_sub_lost(s), NULL, 0, 0);
 			if (r)
 				return r;
 			first = 0;
 		}
-		r = send_frame(b, BRIDGE_DATA, shmq_sub_seq(s), buf, len);
-		if (r)
-			return r;
-		b->sent++;
-		b->got++;
+		rec.seq = shmq_sub_seq(s);
+		rec.len = (uint32_t)len;
+		rec.check = bridge_rec_check(rec.seq, rec.len, b->stream);
+		memcpy(bt->buf + bt->used, &rec, sizeof(rec));
+		if (!bt->k++)
+			bt->first = rec.seq;
+		bt->used += sizeof(rec) + len;
 	}
 }
 
@@ -199,7 +256,8 @@ static int subscribe(struct bridge *b, struct shmq_options *o, char *err, size_t
 static int run_export(struct bridge *b)
 {
 	struct shmq_options o;
-	char err[256] = "", *buf;
+	struct batch bt = { 0 };
+	char err[256] = "";
 	shmq_sub_t *s;
 	uint64_t end;
 	int r, streams = 0;
@@ -207,22 +265,22 @@ static int run_export(struct bridge *b)
 	if (first_importer(b))
 		return signal_status();
 	chan_options(&b->co, &o, err, sizeof(err));
-	buf = malloc(BRIDGE_MAX_MSG);
-	if (!buf)
+	bt.buf = malloc(BRIDGE_BATCH_BYTES + sizeof(struct bridge_rec) + BRIDGE_MAX_MSG);
+	if (!bt.buf)
 		return fail("out of memory");
 	for (;;) {
 		if (subscribe(b, &o, err, sizeof(err), &s)) {
-			free(buf);
+			free(bt.buf);
 			return 1;
 		}
 		b->got = 0;
-		r = export_loop(b, s, buf);
+		r = export_loop(b, s, &bt);
 		/* The origin's end travels: the seq it ended at, after the last. */
 		end = shmq_sub_seq(s) == UINT64_MAX ? 0 : shmq_sub_seq(s) + 1;
 		if ((r == -EPIPE || r == -ECONNRESET) && (b->got || !streams)) {
 			say(b, "%s: the origin's publisher %s after %llu messages", b->topic,
 			    r == -EPIPE ? "closed" : "died", (unsigned long long)b->got);
-			r = send_frame(b, r == -EPIPE ? BRIDGE_END : BRIDGE_RESET, end, NULL, 0) ?: r;
+			r = send_frame(b, r == -EPIPE ? BRIDGE_END : BRIDGE_RESET, end, NULL, 0, 0) ?: r;
 		}
 		shmq_sub_close(s);
 		if (!b->follow || (r != -EPIPE && r != -ECONNRESET))
@@ -238,7 +296,7 @@ static int run_export(struct bridge *b)
 		if (cli_signal)
 			break;
 	}
-	free(buf);
+	free(bt.buf);
 	if (b->dropped)
 		fprintf(stderr, "shmq: bridge: %s: %llu messages not sent (lossy, the "
 			"network was full)\n", b->topic, (unsigned long long)b->dropped);
@@ -257,9 +315,13 @@ static int frame_ok(const struct bridge_hdr *h, ssize_t n, size_t max)
 {
 	return n >= (ssize_t)sizeof(*h) && h->magic == BRIDGE_MAGIC &&
 	       h->version == BRIDGE_VERSION && h->type >= BRIDGE_DATA &&
-	       h->type <= BRIDGE_START && h->reserved == 0 &&
-	       (size_t)n == sizeof(*h) + h->len && h->len <= max &&
-	       (h->type == BRIDGE_DATA || h->len == 0) && h->check == bridge_check(h);
+	       h->type <= BRIDGE_BATCH && h->reserved == 0 &&
+	       (size_t)n == sizeof(*h) + h->len &&
+	       (h->type == BRIDGE_BATCH ? h->len <= BRIDGE_BATCH_BYTES + max &&
+					  h->len >= 2 * sizeof(struct bridge_rec) :
+		h->len <= max) &&
+	       (h->type == BRIDGE_DATA || h->type == BRIDGE_BATCH || h->len == 0) &&
+	       h->check == bridge_check(h);
 }
 
 /* A jump from @expected to @seq: lost messages, said on stderr. */
@@ -285,36 +347,68 @@ struct import_state {
  * subscriber counts them too).  The first frame into a topic that never
  * had a message just begins the stream there.
  */
-static int import_frame(struct bridge *b, struct import_state *st, const struct bridge_hdr *h)
+static int import_frame(struct bridge *b, struct import_state *st, int type, uint64_t seq,
+			const void *payload, size_t len)
 {
 	uint64_t next = shmq_pub_next_seq(st->p);
 	int r;
 
-	if (h->type == BRIDGE_DATA && st->started && h->seq < next) {
+	if (type == BRIDGE_DATA && st->started && seq < next) {
 		b->dups++;	/* published already: never twice */
 		if (st->renewed == 1)
 			fprintf(stderr, "shmq: bridge: %s: the origin's new stream begins at seq "
 				"%llu, below this persistent topic's next (%llu): what comes "
 				"below it is dropped as repeats; shmq rm the topic to begin "
-				"anew\n", b->topic, (unsigned long long)h->seq,
+				"anew\n", b->topic, (unsigned long long)seq,
 				(unsigned long long)next);
 		st->renewed = 2;
 		return 0;
 	}
 	st->renewed = 0;
-	if (h->seq > next) {
+	if (seq > next) {
 		if (st->started)
-			gap(b, next, h->seq);
-		r = shmq_pub_skip_to(st->p, h->seq);
+			gap(b, next, seq);
+		r = shmq_pub_skip_to(st->p, seq);
 		if (r)
 			return r;
 	}
 	st->started = 1;
-	if (h->type == BRIDGE_START)
+	if (type == BRIDGE_START)
 		return 0;
-	if (h->type != BRIDGE_DATA)
+	if (type != BRIDGE_DATA)
 		return 1;
-	return shmq_pub_send(st->p, h + 1, h->len);
+	return shmq_pub_send(st->p, payload, len);
+}
+
+/*
+ * A batch frame's messages, each record checked before it is trusted:
+ * 0, 1 the stream ended (never), -errno; a bad record drops the rest of
+ * the frame, counted as one bad frame.
+ */
+static int import_batch(struct bridge *b, struct import_state *st, const struct bridge_hdr *h,
+			size_t max)
+{
+	const unsigned char *p = (const unsigned char *)(h + 1), *end = p + h->len;
+	struct bridge_rec rec;
+	int r;
+
+	while (p < end) {
+		if ((size_t)(end - p) < sizeof(rec))
+			goto bad;
+		memcpy(&rec, p, sizeof(rec));
+		p += sizeof(rec);
+		if (rec.len > max || rec.len > (size_t)(end - p) ||
+		    rec.check != bridge_rec_check(rec.seq, rec.len, h->stream))
+			goto bad;
+		r = import_frame(b, st, BRIDGE_DATA, rec.seq, p, rec.len);
+		if (r)
+			return r;
+		p += rec.len;
+	}
+	return 0;
+bad:
+	b->bad++;
+	return 0;
 }
 
 static int import_loop(struct bridge *b, struct import_state *st, char *buf, size_t size)
@@ -342,7 +436,8 @@ static int import_loop(struct bridge *b, struct import_state *st, char *buf, siz
 			}
 			continue;
 		}
-		r = import_frame(b, st, h);
+		r = h->type == BRIDGE_BATCH ? import_batch(b, st, h, max) :
+		    import_frame(b, st, h->type, h->seq, h + 1, h->len);
 		if (r)
 			return r > 0 ? h->type : r;
 	}

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 
 #define BRIDGE_MAGIC 0x42514853u	/* "SHQB" */
-#define BRIDGE_VERSION 1
+#define BRIDGE_VERSION 2		/* 2: batch frames */
 enum bridge_type {
 	BRIDGE_DATA = 1,	/* a message: seq is the origin topic's */
 	BRIDGE_END = 2,		/* the origin publisher closed: seq = the end */
@@ -25,7 +25,11 @@ enum bridge_type {
 	BRIDGE_START = 4,	/* an export's first: seq = where it began (its
 				 * topic subscription may have been lapped
 				 * before its first message: those are lost) */
+	BRIDGE_BATCH = 5,	/* messages, each a struct bridge_rec and its
+				 * payload; seq = the first one's */
 };
+#define BRIDGE_BATCH_BYTES 65536u	/* an exporter's batch, records and all */
+#define BRIDGE_BATCH_MAX 256u		/* messages in one batch */
 
 struct bridge_hdr {
 	uint32_t magic;
@@ -46,6 +50,23 @@ static inline uint32_t bridge_check(const struct bridge_hdr *h)
 
 	x ^= x >> 29;
 	x *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
+
+/* One message of a batch frame, before its payload. */
+struct bridge_rec {
+	uint64_t seq;
+	uint32_t len;
+	uint32_t check;		/* bridge_rec_check() */
+};
+_Static_assert(sizeof(struct bridge_rec) == 16, "bridge batch record");
+
+static inline uint32_t bridge_rec_check(uint64_t seq, uint32_t len, uint64_t stream)
+{
+	uint64_t x = (seq * 0xc2b2ae3d27d4eb4full) ^ stream ^ ((uint64_t)len << 17);
+
+	x ^= x >> 31;
+	x *= 0x94d049bb133111ebull;
 	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 

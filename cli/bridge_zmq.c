@@ -29,6 +29,7 @@ struct bridge_conn {
 	void *zap;	/* an exporter with --curve-clients: ZAP requests (ZMQ_REP) */
 	int publish, curve;
 	int handshaken;	/* since its last connect */
+	unsigned calls;	/* receives: the monitor is looked at every 1,024 */
 	int told;	/* a failed handshake was said: not again at the close */
 	uint8_t (*clients)[32];
 	size_t nclients;
@@ -234,7 +235,7 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 {
 	struct bridge_conn *c = calloc(1, sizeof(*c));
 	char mon[64];
-	int one = 1, zero = 0, ivl_max = 1000;
+	int one = 1, zero = 0, ivl_max = 1000, hwm = 10000;
 	size_t n;
 
 	if (!c) {
@@ -259,8 +260,13 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 		snprintf(err, errsize, "ZeroMQ monitor: %s", zmq_strerror(zmq_errno()));
 		goto fail;
 	}
-	/* Refused, an importer tries again ever later, up to once a second. */
+	/*
+	 * Refused, an importer tries again ever later, up to once a second.
+	 * Queues of 10,000 messages each way (ZeroMQ's default is 1,000): a
+	 * sender that meets the mark polls, a system call per message.
+	 */
 	if (zmq_setsockopt(c->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) ||
+	    zmq_setsockopt(c->sock, publish ? ZMQ_SNDHWM : ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
 	    (publish && zmq_setsockopt(c->sock, ZMQ_XPUB_NODROP, &one, sizeof(one))) ||
 	    (publish && zmq_setsockopt(c->sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one))) ||
 	    (!publish && zmq_setsockopt(c->sock, ZMQ_SUBSCRIBE, "", 0)) ||
@@ -346,14 +352,25 @@ static int zsend(struct bridge_conn *c, const struct bridge_hdr *h, const void *
 
 static ssize_t zrecv(struct bridge_conn *c, void *buf, size_t size, int wait_ms)
 {
-	int r = zwait(c, ZMQ_POLLIN, wait_ms), n;
+	int r, n;
 
-	if (r <= 0)
-		return r ? r : -EAGAIN;
-	n = zmq_recv(c->sock, buf, size, ZMQ_DONTWAIT);
-	if (n < 0)
-		return -zmq_errno();
-	return n;	/* may exceed @size: truncated, and the caller sees it */
+	/*
+	 * A message waiting is taken without a poll (a system call each);
+	 * the monitor and the ZAP handler are looked at when none waits,
+	 * and every 1,024 messages while they stream.
+	 */
+	for (;;) {
+		if ((++c->calls & 1023) == 0)
+			zwait(c, 0, 0);
+		n = zmq_recv(c->sock, buf, size, ZMQ_DONTWAIT);
+		if (n >= 0)
+			return n;	/* may exceed @size: truncated, and the caller sees it */
+		if (zmq_errno() != EAGAIN)
+			return -zmq_errno();
+		r = zwait(c, ZMQ_POLLIN, wait_ms);
+		if (r <= 0)
+			return r ? r : -EAGAIN;
+	}
 }
 
 static int zjoined(struct bridge_conn *c)

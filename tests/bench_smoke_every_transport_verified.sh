@@ -70,6 +70,16 @@ is "$st" 0 "bench -m hub: exit 0 (every echo right)"
 like "$(cat "$tmp/hub")" "^ *5  *[0-9][0-9]* .*x$" "  a row for 5 idle clients, with its ratio to none"
 out=$($SHMQ bench -m hub --idle x 2>&1); st=$?
 is "$st" 2 "  a bad --idle is a usage error"
+# A topic over two bridges against ZeroMQ alone, every message checked.
+if $SHMQ bridge feed 'tcp://*:1' 2>&1 | grep -q 'built without ZeroMQ'; then
+	skip "bench -m bridge: shmq was built without ZeroMQ (libzmq3-dev)"
+else
+	$SHMQ bench -m bridge -s 64 -r 1 -c 3000 > "$tmp/br" 2>&1; st=$?
+	is "$st" 0 "bench -m bridge: exit 0 (every message arrived, in order, right)"
+	like "$(cat "$tmp/br")" "^bridge  *64 " "  a row for the bridged path"
+	like "$(cat "$tmp/br")" "^zmq  *64 " "  and one for ZeroMQ alone"
+	like "$(cat "$tmp/br")" "64 B: the bridged path delivers [0-9.]*x ZeroMQ's" "  and their ratio"
+fi
 out=$($SHMQ bench --mode sideways 2>&1); st=$?
 is "$st" 2 "an unknown mode is a usage error"
 done_testing

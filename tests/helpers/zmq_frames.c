@@ -11,7 +11,10 @@
  *     changed (fixed seed: the same every run);
  *   - repeats of seqs 5 and 3 (as good frames);
  *   - good frames 10..19, then 25..29 (a gap: 20..24 lost);
- *   - an end frame at 30.
+ *   - a good batch frame of seqs 30..32; a batch whose first record's
+ *     check is wrong (nothing of it published); a batch of a good record
+ *     (33) and one whose length runs past the frame (33 published);
+ *   - an end frame at 34.
  * Prints "bad N" (the bad frames sent) and "repeats 2" on stdout.  Exit
  * 77 when built without ZeroMQ.
  */
@@ -56,6 +59,25 @@ static void good(uint64_t seq)
 	int n = snprintf(text, sizeof(text), "good %llu", (unsigned long long)seq);
 
 	raw(b, frame(b, BRIDGE_DATA, seq, text, (size_t)n));
+}
+
+/* A record of a batch frame at @p: its size. */
+static size_t rec(unsigned char *p, uint64_t seq, const char *text)
+{
+	struct bridge_rec r = { seq, (uint32_t)strlen(text), 0 };
+
+	r.check = bridge_rec_check(r.seq, r.len, stream);
+	memcpy(p, &r, sizeof(r));
+	memcpy(p + sizeof(r), text, r.len);
+	return sizeof(r) + r.len;
+}
+
+/* Send the records in @body (@n bytes) as one batch frame. */
+static void batch(const unsigned char *body, size_t n, uint64_t first)
+{
+	static unsigned char b[4096];
+
+	raw(b, frame(b, BRIDGE_BATCH, first, body, n));
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -135,7 +157,24 @@ int main(int argc, char **argv)
 		good(i);
 	for (i = 25; i < 30; i++)
 		good(i);
-	raw(b, frame(b, BRIDGE_END, 30, NULL, 0));
+	{
+		unsigned char body[512];
+		size_t m = 0;
+
+		m += rec(body + m, 30, "good 30");
+		m += rec(body + m, 31, "good 31");
+		m += rec(body + m, 32, "good 32");
+		batch(body, m, 30);
+		m = rec(body, 40, "bad 40");
+		body[12] ^= 1;				/* its check */
+		m += rec(body + m, 41, "bad 41");
+		batch(body, m, 40), bad++;
+		m = rec(body, 33, "good 33");
+		m += rec(body + m, 34, "bad 34");
+		body[m - 6 - 16 + 8] = 200;		/* its length: past the end */
+		batch(body, m, 33), bad++;
+	}
+	raw(b, frame(b, BRIDGE_END, 34, NULL, 0));
 	printf("bad %d\nrepeats 2\n", bad);
 	fflush(stdout);
 	sleep(1);	/* let them go */
