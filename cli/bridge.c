@@ -34,27 +34,9 @@
 
 #define BRIDGE_MAX_MSG (1u << 20)
 
-struct bridge {
-	const struct bridge_engine *eng;
-	struct bridge_conn *conn;
-	const char *topic, *endpoint;
-	int bind, lossy, verbose, follow;
-	struct shmq_topic_options to;
-	struct chan_opts co;	/* wait mode, --persistent, --mode, --trust-uid */
-	struct bridge_security sec;
-	uint64_t stream;
-	uint64_t sent, dropped, bad, dups, lost;
-	uint64_t bad_said;	/* -v says the bad frame of this count */
-	uint64_t got;		/* an export: messages of the current stream */
-	/* The engine's last line said without -v, to say a repeat once. */
-	char last[512];
-	int64_t last_at;
-	uint64_t repeats;
-};
 
 /* -v: one line on stderr. */
-__attribute__((format(printf, 2, 3)))
-static void say(const struct bridge *b, const char *fmt, ...)
+void say(const struct bridge *b, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,7 +98,7 @@ static int send_frame(struct bridge *b, int type, uint64_t seq, const void *p, s
 	int r;
 
 	h.check = bridge_check(&h);
-	if (b->lossy && type == BRIDGE_DATA) {
+	if (b->lossy && (type == BRIDGE_DATA || type == BRIDGE_BATCH)) {
 		r = b->eng->send(b->conn, &h, p, 0);
 		if (r == -EAGAIN)
 			b->dropped += k;	/* never hold the origin: counted */
@@ -155,6 +137,7 @@ struct batch {
 static int flush(struct bridge *b, struct batch *bt)
 {
 	struct bridge_rec rec;
+	uint64_t dropped = b->dropped;
 	int r = 0;
 
 	if (bt->k == 1) {
@@ -163,7 +146,8 @@ static int flush(struct bridge *b, struct batch *bt)
 	} else if (bt->k > 1) {
 		r = send_frame(b, BRIDGE_BATCH, bt->first, bt->buf, bt->used, bt->k);
 	}
-	b->sent += bt->k;
+	if (r == 0 && b->dropped == dropped)
+		b->sent += bt->k;	/* sent: not dropped (lossy), not failed */
 	b->got += bt->k;
 	bt->used = bt->k = 0;
 	return r;
@@ -220,6 +204,7 @@ static int export_loop(struct bridge *b, shmq_sub_t *s, struct batch *bt)
 			first = 0;
 		}
 		rec.seq = shmq_sub_seq(s);
+		b->lost_at_last = shmq_sub_lost(s);
 		rec.len = (uint32_t)len;
 		rec.check = bridge_rec_check(rec.seq, rec.len, b->stream);
 		memcpy(bt->buf + bt->used, &rec, sizeof(rec));
@@ -276,7 +261,10 @@ static int run_export(struct bridge *b)
 		b->got = 0;
 		r = export_loop(b, s, &bt);
 		/* The origin's end travels: the seq it ended at, after the last. */
-		end = shmq_sub_seq(s) == UINT64_MAX ? 0 : shmq_sub_seq(s) + 1;
+		/* Numbers the origin skipped after its last message, counted by
+		 * the subscription at the end, are past the end too. */
+		end = shmq_sub_seq(s) == UINT64_MAX ? 0 :
+		      shmq_sub_seq(s) + 1 + (shmq_sub_lost(s) - b->lost_at_last);
 		if ((r == -EPIPE || r == -ECONNRESET) && (b->got || !streams)) {
 			say(b, "%s: the origin's publisher %s after %llu messages", b->topic,
 			    r == -EPIPE ? "closed" : "died", (unsigned long long)b->got);
@@ -321,7 +309,7 @@ static int frame_ok(const struct bridge_hdr *h, ssize_t n, size_t max)
 					  h->len >= 2 * sizeof(struct bridge_rec) :
 		h->len <= max) &&
 	       (h->type == BRIDGE_DATA || h->type == BRIDGE_BATCH || h->len == 0) &&
-	       h->check == bridge_check(h);
+	       h->seq != UINT64_MAX && h->check == bridge_check(h);
 }
 
 /* A jump from @expected to @seq: lost messages, said on stderr. */
@@ -385,6 +373,16 @@ static int import_frame(struct bridge *b, struct import_state *st, int type, uin
  * 0, 1 the stream ended (never), -errno; a bad record drops the rest of
  * the frame, counted as one bad frame.
  */
+/* A bad frame: counted, and said with -v at the 1st, 10th, 100th... */
+static void count_bad(struct bridge *b)
+{
+	if (++b->bad == b->bad_said) {
+		say(b, "%s: a bad frame dropped (%llu so far)", b->endpoint,
+		    (unsigned long long)b->bad);
+		b->bad_said *= 10;
+	}
+}
+
 static int import_batch(struct bridge *b, struct import_state *st, const struct bridge_hdr *h,
 			size_t max)
 {
@@ -397,9 +395,16 @@ static int import_batch(struct bridge *b, struct import_state *st, const struct 
 			goto bad;
 		memcpy(&rec, p, sizeof(rec));
 		p += sizeof(rec);
-		if (rec.len > max || rec.len > (size_t)(end - p) ||
+		if (rec.len > (size_t)(end - p) || rec.seq == UINT64_MAX ||
 		    rec.check != bridge_rec_check(rec.seq, rec.len, h->stream))
 			goto bad;
+		if (rec.len > max) {
+			/* Whole, but larger than this topic takes: a gap, said
+			 * when the next message comes; the rest goes on. */
+			b->toolarge++;
+			p += rec.len;
+			continue;
+		}
 		r = import_frame(b, st, BRIDGE_DATA, rec.seq, p, rec.len);
 		if (r)
 			return r;
@@ -407,7 +412,7 @@ static int import_batch(struct bridge *b, struct import_state *st, const struct 
 	}
 	return 0;
 bad:
-	b->bad++;
+	count_bad(b);
 	return 0;
 }
 
@@ -427,13 +432,9 @@ static int import_loop(struct bridge *b, struct import_state *st, char *buf, siz
 			continue;
 		if (n < 0)
 			return (int)n;
-		if (!frame_ok(h, n, max)) {
-			/* Said at the 1st, 10th, 100th...: a flood stays readable. */
-			if (++b->bad == b->bad_said) {
-				say(b, "%s: a bad frame dropped (%llu so far)", b->endpoint,
-				    (unsigned long long)b->bad);
-				b->bad_said *= 10;
-			}
+		/* Longer than the buffer: cut short by the transport. */
+		if ((size_t)n > size || !frame_ok(h, n, max)) {
+			count_bad(b);
 			continue;
 		}
 		r = h->type == BRIDGE_BATCH ? import_batch(b, st, h, max) :
@@ -447,7 +448,7 @@ static int run_import(struct bridge *b)
 {
 	struct shmq_options o;
 	struct import_state st = { 0 };
-	size_t size = sizeof(struct bridge_hdr) + BRIDGE_MAX_MSG + 1;
+	size_t size = sizeof(struct bridge_hdr) + BRIDGE_BATCH_BYTES + BRIDGE_MAX_MSG + 1;
 	char err[256] = "", *buf = malloc(size);
 	int r;
 
@@ -466,10 +467,12 @@ static int run_import(struct bridge *b)
 		r = import_loop(b, &st, buf, size);
 		/* The origin died: this publisher leaves as if dead, so that its
 		 * subscribers drain and see -ECONNRESET, as they would at home. */
-		if (r == BRIDGE_RESET)
-			shmq_pub_abandon(st.p);
-		else
+		/* Only the origin's close is an end here; anything else (its
+		 * death, a signal, an error) leaves the topic as a death would. */
+		if (r == BRIDGE_END)
 			shmq_pub_close(st.p);
+		else
+			shmq_pub_abandon(st.p);
 		if (!b->follow || (r != BRIDGE_END && r != BRIDGE_RESET))
 			break;
 		say(b, "%s: the origin's stream %s; waiting for its next", b->topic,
@@ -481,6 +484,9 @@ static int run_import(struct bridge *b)
 		fprintf(stderr, "shmq: bridge: %s: %llu bad frames and %llu repeated seqs "
 			"dropped\n", b->topic, (unsigned long long)b->bad,
 			(unsigned long long)b->dups);
+	if (b->toolarge)
+		fprintf(stderr, "shmq: bridge: %s: %llu messages larger than the topic takes "
+			"(--slot-size) were lost\n", b->topic, (unsigned long long)b->toolarge);
 	if (r == BRIDGE_END || r == BRIDGE_RESET)
 		return 0;
 	if (r == -EINTR || cli_signal)
@@ -535,14 +541,19 @@ static int read_keys(const char *path, const char *name, char (*out)[BRIDGE_KEY_
 			k++;
 		if (*k == '#' || !*k)
 			continue;
-		if (!strncmp(k, name, len) && strchr(" \t=", k[len])) {
+		e = k + strlen(k);
+		while (e > k && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = 0;
+		if (!secret && z85_key(k, (size_t)(e - k))) {
+			/* A bare public key: one word of 40 (it may hold an '='). */
+		} else if (!strncmp(k, name, len) && strchr(" \t=", k[len])) {
 			k += len;
 			k += strspn(k, " \t");
 			if (*k++ != '=')
 				continue;
 			k += strspn(k, " \t");
-		} else if (secret || strchr(k, '=')) {
-			continue;
+		} else {
+			continue;	/* another name's line */
 		}
 		e = k + strcspn(k, " \t");
 		*e = 0;
@@ -669,6 +680,8 @@ static int run_bridge(int argc, char **argv)
 		{ "curve-secret", required_argument, NULL, 0x301 },
 		{ "curve-server-key", required_argument, NULL, 0x302 },
 		{ "curve-clients", required_argument, NULL, 0x303 },
+		{ "hub", required_argument, NULL, 0x304 },
+		{ "hub-client", required_argument, NULL, 0x305 },
 		TOPIC_LONGOPTS,
 		{ "spin", no_argument, NULL, 0x100 },
 		{ "block", no_argument, NULL, 0x101 },
@@ -680,8 +693,8 @@ static int run_bridge(int argc, char **argv)
 	};
 	static const struct chan_opts co_init = CHAN_OPTS_INIT(0, "a publisher");
 	struct bridge *b;
-	const char *secret = NULL, *server = NULL, *clients = NULL;
-	int c, bind = -1, insecure = 0, export, r;
+	const char *secret = NULL, *server = NULL, *clients = NULL, *hub = NULL;
+	int c, bind = -1, insecure = 0, export, r, role, hubside = 0;
 	char err[512] = "";
 
 	if (argc == 3 && !strcmp(argv[1], "keygen") && !strstr(argv[2], "://"))
@@ -708,6 +721,12 @@ static int run_bridge(int argc, char **argv)
 			server = optarg;
 		else if (c == 0x303)
 			clients = optarg;
+		else if ((c == 0x304 || c == 0x305) && hub)
+			usage_error("one --hub or --hub-client");
+		else if (c == 0x304 || c == 0x305) {
+			hub = optarg;
+			hubside = c == 0x304 ? BRIDGE_HUB_SERVER : BRIDGE_HUB_CLIENT;
+		}
 		else if (c == 'f' && !strcmp(optarg, "oldest"))
 			b->to.from = SHMQ_FROM_OLDEST;
 		else if (c == 'f' && !strcmp(optarg, "next"))
@@ -717,19 +736,32 @@ static int run_bridge(int argc, char **argv)
 		else if (!topic_option(&b->to, c, optarg) && !chan_option(&b->co, c, optarg))
 			bad_option("v", argv);
 	}
-	if (argc - optind != 2)
-		usage_error("takes FROM and TO: a topic and an endpoint (tcp://..., ipc://...), "
-			    "or keygen FILE");
-	export = strstr(argv[optind + 1], "://") != NULL;
-	if (export == (strstr(argv[optind], "://") != NULL))
-		usage_error("one of FROM and TO is a topic, the other an endpoint "
-			    "(tcp://HOST:PORT, ipc://PATH)");
-	b->topic = argv[optind + !export];
-	b->endpoint = argv[optind + export];
-	if (!export && (b->lossy || b->to.from))
-		usage_error("--lossy and --from are for an export (topic to network)");
-	if (export && b->co.persistent)
-		usage_error("--persistent is for an import: the topic it publishes");
+	if (hub) {
+		if (argc - optind != 1 || !strstr(argv[optind], "://"))
+			usage_error("--hub ADDR and --hub-client ADDR take one endpoint "
+				    "(tcp://HOST:PORT, ipc://PATH)");
+		if (b->lossy || b->to.from || b->follow || b->co.persistent)
+			usage_error("--lossy, --from, --follow and --persistent are for topics");
+		b->topic = hub;
+		b->endpoint = argv[optind];
+		export = hubside == BRIDGE_HUB_SERVER;	/* the CURVE server's side */
+		role = hubside;
+	} else {
+		if (argc - optind != 2)
+			usage_error("takes FROM and TO: a topic and an endpoint (tcp://..., "
+				    "ipc://...), or keygen FILE");
+		export = strstr(argv[optind + 1], "://") != NULL;
+		if (export == (strstr(argv[optind], "://") != NULL))
+			usage_error("one of FROM and TO is a topic, the other an endpoint "
+				    "(tcp://HOST:PORT, ipc://PATH)");
+		b->topic = argv[optind + !export];
+		b->endpoint = argv[optind + export];
+		if (!export && (b->lossy || b->to.from))
+			usage_error("--lossy and --from are for an export (topic to network)");
+		if (export && b->co.persistent)
+			usage_error("--persistent is for an import: the topic it publishes");
+		role = export ? BRIDGE_EXPORT : BRIDGE_IMPORT;
+	}
 	b->bind = bind >= 0 ? bind : export;
 	b->eng = bridge_zmq;
 	if (!b->eng)
@@ -747,13 +779,18 @@ static int run_bridge(int argc, char **argv)
 	catch_signals();
 	if (getrandom(&b->stream, sizeof(b->stream), 0) != sizeof(b->stream))
 		b->stream = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
-	if (b->eng->open(&b->conn, b->endpoint, export, b->bind, &b->sec, engine_log, b, err,
+	if (b->eng->open(&b->conn, b->endpoint, role, b->bind, &b->sec, engine_log, b, err,
 			 sizeof(err)))
 		return fail("%s", err);
 	say(b, "%s %s%s", b->bind ? "bound" : "connecting to", b->eng->where(b->conn),
 	    b->sec.secret[0] || b->sec.server[0] ? ", encrypted (CURVE)" : "");
-	r = export ? run_export(b) : run_import(b);
-	b->eng->close(b->conn, export ? 5000 : 0);
+	if (hub)
+		r = hubside == BRIDGE_HUB_SERVER ? bridge_hub_server(b) : bridge_hub_client(b);
+	else
+		r = export ? run_export(b) : run_import(b);
+	/* What was sent may linger up to 5 s (an end frame, say); not after
+	 * a signal, which asks to stop now. */
+	b->eng->close(b->conn, export && !hub && !cli_signal ? 5000 : 0);
 	free(b);
 	return r;
 }
@@ -762,7 +799,7 @@ const struct cmd bridge_command = {
 	.name = "bridge",
 	.takes_address = 1,
 	.run = run_bridge,
-	.synopsis = "[OPTIONS] FROM TO | keygen FILE",
+	.synopsis = "[OPTIONS] FROM TO | --hub ADDR ENDPOINT | ENDPOINT --hub-client ADDR | keygen FILE",
 	.summary = "carry a topic to another host, or from one, over ZeroMQ",
 	.help =
 	"One of FROM and TO is a topic's address, the other a ZeroMQ endpoint\n"
@@ -785,6 +822,13 @@ const struct cmd bridge_command = {
 	"both bridges exit 0, or with --follow wait for its next publisher; its\n"
 	"death reaches the imported topic's subscribers as a death.\n"
 	"\n"
+	"Hubs across hosts: shmq bridge --hub ADDR ENDPOINT beside a hub's server\n"
+	"(shmq pong --hub ADDR), and shmq bridge ENDPOINT --hub-client ADDR on a\n"
+	"clients' host, which serves a hub at ADDR there: each client that\n"
+	"connects to it (shmq ping --connect ADDR) becomes a client of the real\n"
+	"hub, on a channel of its own; ends travel both ways.  Both run until\n"
+	"Ctrl-C.  The --hub side binds and is the CURVE server.\n"
+	"\n"
 	"Encryption: shmq bridge keygen FILE writes a CURVE key pair to FILE\n"
 	"(mode 0600) and its public key to FILE.pub.  The exporter takes its pair\n"
 	"with --curve-secret; an importer takes the exporter's FILE.pub with\n"
@@ -803,6 +847,8 @@ const struct cmd bridge_command = {
 	"      --curve-server-key FILE  an importer: the exporter's public key\n"
 	"      --curve-clients FILE  an exporter: admit only these public keys\n"
 	"                      (one per line, as keygen's FILE.pub files hold)\n"
+	"      --hub ADDR      beside the hub ADDR's server: serve remote clients\n"
+	"      --hub-client ADDR  serve a hub at ADDR here for a remote one\n"
 	"      --insecure      bind beyond this host without encryption\n"
 	TOPIC_GEOMETRY_HELP
 	"      --persistent    an import: a topic that outlives this bridge; the\n"

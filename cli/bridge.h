@@ -13,6 +13,7 @@
 #define SHMQ_CLI_BRIDGE_H
 
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,6 +28,11 @@ enum bridge_type {
 				 * before its first message: those are lost) */
 	BRIDGE_BATCH = 5,	/* messages, each a struct bridge_rec and its
 				 * payload; seq = the first one's */
+	/* Hubs across hosts: seq is the remote client's id. */
+	BRIDGE_HUB_DATA = 6,	/* a message of that client's channel */
+	BRIDGE_HUB_END = 7,	/* its channel ended (closed, dropped) */
+	BRIDGE_HUB_RESET = 8,	/* it died, or could not be served */
+	BRIDGE_HUB_PING = 9,	/* a client side lives (each second) */
 };
 #define BRIDGE_BATCH_BYTES 65536u	/* an exporter's batch, records and all */
 #define BRIDGE_BATCH_MAX 256u		/* messages in one batch */
@@ -86,6 +92,14 @@ struct bridge_security {
 	size_t nclients;
 };
 
+/* What an endpoint is for. */
+enum bridge_role {
+	BRIDGE_IMPORT = 0,	/* receives a topic's frames */
+	BRIDGE_EXPORT = 1,	/* sends them, to every importer */
+	BRIDGE_HUB_SERVER = 2,	/* beside a hub's server: many peers, each named */
+	BRIDGE_HUB_CLIENT = 3,	/* beside its clients: one peer */
+};
+
 /*
  * What the engine has to say (a connect, a disconnect, a refused
  * handshake): @always for what is said without -v.
@@ -95,11 +109,11 @@ typedef void (*bridge_log_fn)(void *ctx, int always, const char *line);
 struct bridge_engine {
 	const char *name;
 	/*
-	 * An endpoint that publishes (@publish: export) or subscribes
-	 * (import), bound or connected, encrypted if @sec says so: 0, or -1
-	 * with the reason in @err.  Events go to @log as they happen.
+	 * An endpoint for @role (enum bridge_role), bound or connected,
+	 * encrypted if @sec says so (an exporter and a hub server are the
+	 * servers): 0, or -1 with the reason in @err.  Events go to @log.
 	 */
-	int (*open)(struct bridge_conn **c, const char *endpoint, int publish, int bind,
+	int (*open)(struct bridge_conn **c, const char *endpoint, int role, int bind,
 		    const struct bridge_security *sec, bridge_log_fn log, void *log_ctx,
 		    char *err, size_t errsize);
 	/* Where it is bound or connected (a wildcard port resolved). */
@@ -112,6 +126,19 @@ struct bridge_engine {
 		    int wait_ms);
 	/* The next message into @buf: its length, -EAGAIN (none in time), -errno. */
 	ssize_t (*recv)(struct bridge_conn *c, void *buf, size_t size, int wait_ms);
+	/*
+	 * Wait up to @ms (-1: forever) for a frame to receive, or for one of
+	 * the @n descriptors of @extra (their revents set): 1 a frame is
+	 * there, 0 not, -errno.
+	 */
+	int (*wait)(struct bridge_conn *c, short events, struct pollfd *extra, int n, int ms);
+	/* A hub's frames, to and from a peer named by its id (a server's). */
+	int (*send_to)(struct bridge_conn *c, const void *id, size_t idlen,
+		       const struct bridge_hdr *h, const void *payload, int wait_ms);
+	/* The next frame, without waiting: its length (0 or more than @size:
+	 * bad), the peer's id in @id (*@idlen in, its length out), -EAGAIN. */
+	ssize_t (*recv_from)(struct bridge_conn *c, void *id, size_t *idlen, void *buf,
+			     size_t size);
 	/* Export: how many subscriptions arrived since the last call. */
 	int (*joined)(struct bridge_conn *c);
 	/* A new key pair, as Z85 text: 0, or -1 (built without CURVE). */
@@ -122,6 +149,39 @@ struct bridge_engine {
 	void (*close)(struct bridge_conn *c, int linger_ms);
 };
 
-extern const struct bridge_engine *const bridge_zmq;	/* NULL: not built with it */
+extern const struct bridge_engine *const bridge_zmq;
+
+/* ---- the command's own (bridge.c, bridge_hub.c) ---------------------- */
+
+#include "cli.h"
+
+struct bridge {
+	const struct bridge_engine *eng;
+	struct bridge_conn *conn;
+	const char *topic, *endpoint;	/* a hub bridge: the hub's address */
+	int bind, lossy, verbose, follow;
+	struct shmq_topic_options to;
+	struct chan_opts co;	/* wait mode, --persistent, --mode, --trust-uid */
+	struct bridge_security sec;
+	uint64_t stream;
+	uint64_t sent, dropped, bad, dups, lost;
+	uint64_t bad_said;	/* -v says the bad frame of this count */
+	uint64_t got;		/* an export: messages of the current stream */
+	uint64_t lost_at_last;	/* an export: its lost count at its last message */
+	uint64_t toolarge;	/* an import: whole messages its topic cannot take */
+	/* The engine's last line said without -v, to say a repeat once. */
+	char last[512];
+	int64_t last_at;
+	uint64_t repeats;
+};
+
+/* -v: one line on stderr. */
+__attribute__((format(printf, 2, 3)))
+void say(const struct bridge *b, const char *fmt, ...);
+/* A hub's bridges (bridge_hub.c): the server's side and the clients'. */
+int bridge_hub_server(struct bridge *b);
+int bridge_hub_client(struct bridge *b);
+/* Is this a hub frame, whole and checked?  1 yes. */
+int bridge_hub_frame_ok(const struct bridge_hdr *h, ssize_t n, size_t max);	/* NULL: not built with it */
 
 #endif /* SHMQ_CLI_BRIDGE_H */

@@ -6,6 +6,7 @@
  * SUB socket subscribed to everything.  ZeroMQ reconnects by itself.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@ struct bridge_conn {
 	void *ctx, *sock;
 	void *mon;	/* the socket's events (ZMQ_PAIR) */
 	void *zap;	/* an exporter with --curve-clients: ZAP requests (ZMQ_REP) */
-	int publish, curve;
+	int publish;	/* the CURVE server's side: an exporter, a hub's */
+	int role;	/* enum bridge_role */
+	int curve;
 	int handshaken;	/* since its last connect */
 	unsigned calls;	/* receives: the monitor is looked at every 1,024 */
 	int told;	/* a failed handshake was said: not again at the close */
@@ -39,7 +42,7 @@ struct bridge_conn {
 };
 
 __attribute__((format(printf, 3, 4)))
-static void say(struct bridge_conn *c, int always, const char *fmt, ...)
+static void zsay(struct bridge_conn *c, int always, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -67,52 +70,52 @@ static void event(struct bridge_conn *c, unsigned ev, uint32_t val, const char *
 	}
 	if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 		c->handshaken = 1;
-		say(c, 0, "%s %s: handshake done, %s", c->publish ? "a connection on" :
+		zsay(c, 0, "%s %s: handshake done, %s", c->publish ? "a connection on" :
 		    "connected to", addr, c->curve ? "encrypted (CURVE)" : "not encrypted");
 	} else if (ev == ZMQ_EVENT_CONNECTED || ev == ZMQ_EVENT_ACCEPTED) {
 		c->handshaken = c->told = 0;
-		say(c, 0, "%s %s", ev == ZMQ_EVENT_ACCEPTED ? "accepted a connection on" :
+		zsay(c, 0, "%s %s", ev == ZMQ_EVENT_ACCEPTED ? "accepted a connection on" :
 		    "connected to", addr);
 	} else if (ev == ZMQ_EVENT_DISCONNECTED) {
 		if (c->told)
-			say(c, 0, "%s %s", c->publish ? "a connection closed on" :
+			zsay(c, 0, "%s %s", c->publish ? "a connection closed on" :
 			    "disconnected from", addr);
 		else if (!c->publish && !c->handshaken)
-			say(c, 1, "the exporter at %s closed the connection during the "
+			zsay(c, 1, "the exporter at %s closed the connection during the "
 			    "handshake: %s", addr, c->curve ? "is --curve-server-key its "
 			    "public key, and does it use CURVE?" : "does it want CURVE "
 			    "(--curve-server-key)?");
 		else
-			say(c, 0, "%s %s", c->publish ? "a connection closed on" :
+			zsay(c, 0, "%s %s", c->publish ? "a connection closed on" :
 			    "disconnected from", addr);
 		c->handshaken = 0;
 	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 		/* An exporter said who it refused in its ZAP handler. */
 		if (!c->publish)
-			say(c, 1, "the exporter at %s refused our key: it is not among its "
+			zsay(c, 1, "the exporter at %s refused our key: it is not among its "
 			    "--curve-clients", addr);
 	} else if (mismatch && c->publish) {
-		say(c, 1, "refused a connection on %s: %s", addr, c->curve ?
+		zsay(c, 1, "refused a connection on %s: %s", addr, c->curve ?
 		    "it does not use CURVE (an importer without --curve-server-key)" :
 		    "it uses CURVE, and this exporter has no --curve-secret");
 	} else if (mismatch) {
-		say(c, 1, "the exporter at %s %s", addr, c->curve ?
+		zsay(c, 1, "the exporter at %s %s", addr, c->curve ?
 		    "does not use CURVE: drop --curve-server-key" :
 		    "uses CURVE: give its public key with --curve-server-key");
 	} else if (crypto && c->publish) {
-		say(c, 1, "refused a connection on %s: its CURVE handshake failed (an "
+		zsay(c, 1, "refused a connection on %s: its CURVE handshake failed (an "
 		    "importer with the wrong --curve-server-key)", addr);
 	} else if (crypto) {
-		say(c, 1, "the CURVE handshake with %s failed: is --curve-server-key its "
+		zsay(c, 1, "the CURVE handshake with %s failed: is --curve-server-key its "
 		    "public key?", addr);
 	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !c->publish) {
 		c->told = 0;	/* the close that follows says it */
 	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-		say(c, 1, "refused a connection on %s: its handshake failed (%s)%s", addr,
+		zsay(c, 1, "refused a connection on %s: its handshake failed (%s)%s", addr,
 		    strerror((int)val), c->curve ? ": an importer without "
 		    "--curve-server-key, or with a wrong one?" : "");
 	} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-		say(c, 1, "a handshake %s %s failed (ZeroMQ protocol error 0x%x)",
+		zsay(c, 1, "a handshake %s %s failed (ZeroMQ protocol error 0x%x)",
 		    c->publish ? "on" : "with", addr, (unsigned)val);
 	}
 }
@@ -164,7 +167,7 @@ static void answer_zap(struct bridge_conn *c)
 			char z85[BRIDGE_KEY_LEN + 1];
 
 			zmq_z85_encode(z85, (const uint8_t *)part[6], 32);
-			say(c, 1, "refused a client on %s: its key %s is not among the "
+			zsay(c, 1, "refused a client on %s: its key %s is not among the "
 			    "--curve-clients", c->where, z85);
 		}
 		zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
@@ -235,19 +238,23 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 {
 	struct bridge_conn *c = calloc(1, sizeof(*c));
 	char mon[64];
-	int one = 1, zero = 0, ivl_max = 1000, hwm = 10000;
+	int one = 1, zero = 0, ivl_max = 1000, hwm = 1000;
 	size_t n;
 
 	if (!c) {
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
-	c->publish = publish;
+	c->role = publish;
+	c->publish = publish == BRIDGE_EXPORT || publish == BRIDGE_HUB_SERVER;
 	c->log = log;
 	c->log_ctx = log_ctx;
 	snprintf(c->where, sizeof(c->where), "%s", endpoint);
 	c->ctx = zmq_ctx_new();
-	c->sock = c->ctx ? zmq_socket(c->ctx, publish ? ZMQ_XPUB : ZMQ_SUB) : NULL;
+	c->sock = c->ctx ? zmq_socket(c->ctx, publish == BRIDGE_EXPORT ? ZMQ_XPUB :
+					      publish == BRIDGE_IMPORT ? ZMQ_SUB :
+					      publish == BRIDGE_HUB_SERVER ? ZMQ_ROUTER : ZMQ_DEALER) :
+		  NULL;
 	if (!c->sock) {
 		snprintf(err, errsize, "ZeroMQ: %s", zmq_strerror(zmq_errno()));
 		goto fail;
@@ -262,14 +269,21 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 	}
 	/*
 	 * Refused, an importer tries again ever later, up to once a second.
-	 * Queues of 10,000 messages each way (ZeroMQ's default is 1,000): a
-	 * sender that meets the mark polls, a system call per message.
+	 * Queues of 1,000 messages each way, as ZeroMQ's default, set here so
+	 * that the bound is ours: a lossless export whose importer stalls
+	 * holds at most 1,000 batches (64 MiB) on each side of the wire.
 	 */
 	if (zmq_setsockopt(c->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) ||
-	    zmq_setsockopt(c->sock, publish ? ZMQ_SNDHWM : ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
-	    (publish && zmq_setsockopt(c->sock, ZMQ_XPUB_NODROP, &one, sizeof(one))) ||
-	    (publish && zmq_setsockopt(c->sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one))) ||
-	    (!publish && zmq_setsockopt(c->sock, ZMQ_SUBSCRIBE, "", 0)) ||
+	    zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
+	    zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
+	    (publish == BRIDGE_EXPORT &&
+	     zmq_setsockopt(c->sock, ZMQ_XPUB_NODROP, &one, sizeof(one))) ||
+	    (publish == BRIDGE_EXPORT &&
+	     zmq_setsockopt(c->sock, ZMQ_XPUB_VERBOSE, &one, sizeof(one))) ||
+	    /* A reply to a hub client that is gone: EHOSTUNREACH, not dropped. */
+	    (publish == BRIDGE_HUB_SERVER &&
+	     zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one))) ||
+	    (publish == BRIDGE_IMPORT && zmq_setsockopt(c->sock, ZMQ_SUBSCRIBE, "", 0)) ||
 	    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof(zero)) ||
 	    (bind ? zmq_bind(c->sock, endpoint) : zmq_connect(c->sock, endpoint))) {
 		snprintf(err, errsize, "%s %s: %s", bind ? "bind" : "connect", endpoint,
@@ -292,38 +306,69 @@ static const char *zwhere(struct bridge_conn *c)
 }
 
 /*
- * Wait up to @ms (-1: forever) for @events on the socket, answering the
- * monitor and the ZAP handler meanwhile: 1 ready, 0 not, -errno.
+ * Wait up to @ms (-1: forever) for @events on the socket or for one of the
+ * @n descriptors of @extra (their revents set), answering the monitor and
+ * the ZAP handler meanwhile: 1 the socket is ready, 0 not (but perhaps a
+ * descriptor), -errno.
  */
-static int zwait(struct bridge_conn *c, short events, int ms)
+static int zwait_fds(struct bridge_conn *c, short events, struct pollfd *extra, int n, int ms)
 {
 	int64_t until = ms < 0 ? -1 : now_ns() + (int64_t)ms * 1000000;
+	zmq_pollitem_t stack[16], *it = n + 3 <= 16 ? stack : malloc((size_t)(n + 3) * sizeof(*it));
+	int i, r = 0, any;
 
+	if (!it)
+		return -ENOMEM;
 	for (;;) {
-		zmq_pollitem_t it[3] = { { c->sock, 0, events, 0 }, { c->mon, 0, ZMQ_POLLIN, 0 },
-					 { c->zap, 0, ZMQ_POLLIN, 0 } };
 		int64_t left = until < 0 ? -1 : (until - now_ns()) / 1000000;
-		int r;
+		int k = 2;
 
+		it[0] = (zmq_pollitem_t){ c->sock, 0, events, 0 };
+		it[1] = (zmq_pollitem_t){ c->mon, 0, ZMQ_POLLIN, 0 };
+		if (c->zap)
+			it[k++] = (zmq_pollitem_t){ c->zap, 0, ZMQ_POLLIN, 0 };
+		for (i = 0; i < n; i++)
+			it[k + i] = (zmq_pollitem_t){ NULL, extra[i].fd, extra[i].events, 0 };
 		if (until >= 0 && left < 0)
 			left = 0;
-		r = zmq_poll(it, c->zap ? 3 : 2, (long)left);
-		if (r < 0)
-			return -zmq_errno();
+		r = zmq_poll(it, k + n, (long)left);
+		if (r < 0) {
+			r = -zmq_errno();
+			break;
+		}
 		if (it[1].revents)
 			read_events(c);
 		if (c->zap && it[2].revents)
 			answer_zap(c);
-		if (it[0].revents)
-			return 1;
-		if (until >= 0 && now_ns() >= until)
-			return 0;
+		for (i = 0, any = 0; i < n; i++)
+			any |= extra[i].revents = it[k + i].revents;
+		r = !!it[0].revents;
+		if (r || any || (until >= 0 && now_ns() >= until))
+			break;
 	}
+	if (it != stack)
+		free(it);
+	return r;
 }
 
-static int zsend(struct bridge_conn *c, const struct bridge_hdr *h, const void *payload,
-		 int wait_ms)
+static int zwait(struct bridge_conn *c, short events, int ms)
 {
+	return zwait_fds(c, events, NULL, 0, ms);
+}
+
+/*
+ * Send header and payload as one message (after @rid, a peer's id, for a
+ * hub server's socket), waiting up to @wait_ms (-1: forever) for room.
+ * POLLOUT is no use here: an XPUB socket always says it (libzmq #1597),
+ * and a full peer says EAGAIN only to the send.  So a full queue is tried
+ * again each millisecond, with the monitor and the ZAP handler answered
+ * meanwhile, until the deadline: then -EAGAIN, so the caller can look at
+ * its signals.
+ */
+static int zsend_parts(struct bridge_conn *c, const void *rid, size_t ridlen,
+		       const struct bridge_hdr *h, const void *payload, int wait_ms)
+{
+	int64_t until = wait_ms < 0 ? -1 : now_ns() + (int64_t)wait_ms * 1000000;
 	zmq_msg_t m;
 	int r;
 
@@ -333,21 +378,25 @@ static int zsend(struct bridge_conn *c, const struct bridge_hdr *h, const void *
 	if (h->len)
 		memcpy((char *)zmq_msg_data(&m) + sizeof(*h), payload, h->len);
 	for (;;) {
-		if (zmq_msg_send(&m, c->sock, ZMQ_DONTWAIT) >= 0)
+		/* The id part goes only with room for the whole message. */
+		if ((!rid || zmq_send(c->sock, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) &&
+		    zmq_msg_send(&m, c->sock, ZMQ_DONTWAIT) >= 0)
 			return 0;
 		r = zmq_errno();
 		if (r != EAGAIN && r != EINTR)
 			break;
-		if (wait_ms == 0 || r == EINTR)
+		if (wait_ms == 0 || r == EINTR || (until >= 0 && now_ns() >= until))
 			break;
-		r = zwait(c, ZMQ_POLLOUT, wait_ms);
-		if (r <= 0) {
-			r = r ? -r : EAGAIN;
-			break;
-		}
+		zwait(c, 0, 1);
 	}
 	zmq_msg_close(&m);
 	return -r;
+}
+
+static int zsend(struct bridge_conn *c, const struct bridge_hdr *h, const void *payload,
+		 int wait_ms)
+{
+	return zsend_parts(c, NULL, 0, h, payload, wait_ms);
 }
 
 static ssize_t zrecv(struct bridge_conn *c, void *buf, size_t size, int wait_ms)
@@ -383,6 +432,45 @@ static int zjoined(struct bridge_conn *c)
 	while ((n = zmq_recv(c->sock, b, sizeof(b), ZMQ_DONTWAIT)) > 0)
 		k += b[0] == 1;
 	return k;
+}
+
+/*
+ * A hub's frames: to and from one peer.  A hub server's socket (ROUTER)
+ * names the peer by its routing id, a first part; a client's (DEALER)
+ * has one peer and no id.
+ */
+static int zsend_to(struct bridge_conn *c, const void *rid, size_t ridlen,
+		    const struct bridge_hdr *h, const void *payload, int wait_ms)
+{
+	return zsend_parts(c, c->role == BRIDGE_HUB_SERVER ? rid : NULL, ridlen, h, payload,
+			   wait_ms);
+}
+
+static ssize_t zrecv_from(struct bridge_conn *c, void *rid, size_t *ridlen, void *buf,
+			  size_t size)
+{
+	int n, more = 0;
+	size_t sz = sizeof(more);
+
+	if (c->role == BRIDGE_HUB_SERVER) {
+		n = zmq_recv(c->sock, rid, *ridlen, ZMQ_DONTWAIT);
+		if (n < 0)
+			return zmq_errno() == EAGAIN ? -EAGAIN : -zmq_errno();
+		*ridlen = (size_t)n < *ridlen ? (size_t)n : *ridlen;
+		if (zmq_getsockopt(c->sock, ZMQ_RCVMORE, &more, &sz) || !more)
+			return 0;	/* an id and nothing: a bad frame */
+	}
+	n = zmq_recv(c->sock, buf, size, c->role == BRIDGE_HUB_SERVER ? 0 : ZMQ_DONTWAIT);
+	if (n < 0)
+		return zmq_errno() == EAGAIN ? -EAGAIN : -zmq_errno();
+	/* Parts beyond the frame: read and dropped (the frame is then bad). */
+	while (zmq_getsockopt(c->sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+		char junk[64];
+
+		zmq_recv(c->sock, junk, sizeof(junk), 0);
+		n = -1 - (int)size;	/* longer than any frame: refused */
+	}
+	return n < 0 ? (ssize_t)size + 1 : n;
 }
 
 static int zkeygen(char pub[BRIDGE_KEY_LEN + 1], char secret[BRIDGE_KEY_LEN + 1])
@@ -425,6 +513,9 @@ static const struct bridge_engine zmq_engine = {
 	.send = zsend,
 	.recv = zrecv,
 	.joined = zjoined,
+	.wait = zwait_fds,
+	.send_to = zsend_to,
+	.recv_from = zrecv_from,
 	.keygen = zkeygen,
 	.public_of = zpublic_of,
 	.close = zclose,

@@ -586,10 +586,13 @@ int shmq_pub_commit(shmq_pub_t *pub, size_t len);
 uint64_t shmq_pub_next_seq(const shmq_pub_t *pub);
 /*
  * Give the next message sequence number @seq, skipping those between:
- * every subscriber counts them lost, but one that has received nothing
- * yet on a topic where nothing was ever published (the stream begins at
- * @seq).  -EINVAL below shmq_pub_next_seq(), -EBUSY while a reservation
- * is open, -ECHILD in a fork child.
+ * every subscriber counts them lost.  But the first skip on a topic where
+ * nothing was ever published says where its stream begins: subscribers
+ * that joined before it lose nothing by it (a later skip before the first
+ * message is a loss already).  -EINVAL below shmq_pub_next_seq() or at
+ * UINT64_MAX, -EBUSY while a reservation is open, -ECHILD in a fork child.
+ * A publish at seq UINT64_MAX (the number that means "none") is refused,
+ * -EOVERFLOW.
  */
 int shmq_pub_skip_to(shmq_pub_t *pub, uint64_t seq);
 /* The largest message this topic takes (its creator's slot_size - 32). */

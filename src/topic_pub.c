@@ -34,6 +34,8 @@ struct shmq_pub {
 	struct shmq_topic t;
 	uint64_t next;		/* the position of the next message */
 	uint64_t seq;		/* its sequence number */
+	uint64_t begin;		/* the seq the stream begins at: position 0's */
+	int began;		/* a message or a skip came: begin is fixed */
 	uint64_t limit;		/* below it, no lossless subscriber is lapped */
 	uint32_t joins_seen;
 	int reserved;		/* a reservation is open */
@@ -178,6 +180,8 @@ SHMQ_API int shmq_pub_reserve(shmq_pub_t *p, size_t len, void **buf, int64_t tim
 		return -ECHILD;
 	if (len > p->t.slot_size - SHMQ_TOPIC_MSG_HDR)
 		return -EMSGSIZE;
+	if (p->seq == UINT64_MAX)
+		return -EOVERFLOW;	/* the one number that means "none" */
 	if (p->next >= p->limit ||
 	    shmq_load_relaxed(&p->t.ctl->joins) != p->joins_seen) {
 		r = make_room(p, timeout_ns == 0 ? 0 : shmq_deadline(timeout_ns));
@@ -207,7 +211,8 @@ SHMQ_API int shmq_pub_commit(shmq_pub_t *p, size_t len)
 	shmq_store_relaxed(&m->check, shmq_topic_msg_check(p->next, p->seq, (uint32_t)len,
 							   t->instance));
 	if (p->next == 0)
-		shmq_store_relaxed(&t->ctl->first_seq, p->seq);
+		shmq_store_relaxed(&t->ctl->first_seq, p->began ? p->begin : p->seq);
+	p->began = 1;
 	shmq_store_release(&m->ver, 2 * p->next + 2);
 	p->reserved = 0;
 	p->next++;
@@ -251,8 +256,13 @@ SHMQ_API int shmq_pub_skip_to(shmq_pub_t *p, uint64_t seq)
 		return -ECHILD;
 	if (p->reserved)
 		return -EBUSY;
-	if (seq < p->seq)
+	if (seq < p->seq || seq == UINT64_MAX)
 		return -EINVAL;
+	/* The first skip before anything was published says where the
+	 * stream begins; every later one is a loss. */
+	if (!p->began)
+		p->begin = seq;
+	p->began = 1;
 	p->seq = seq;
 	/* Before a close's end or the next tail: seen by whoever sees those. */
 	shmq_store_release(&p->t.ctl->next_seq, seq);
@@ -291,6 +301,7 @@ static void resume_at(struct shmq_pub *p)
 		if (shmq_load_acquire(&shmq_topic_slot(t, s)->ver) != 2 * s + 2)
 			break;
 	p->next = s;
+	p->began = s > 0;
 	p->seq = shmq_load_acquire(&t->ctl->next_seq);
 	if (s > 0) {
 		seq = shmq_load_relaxed(&shmq_topic_slot(t, s - 1)->seq);

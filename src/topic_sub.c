@@ -114,9 +114,19 @@ static int lapped(struct shmq_sub *s)
 {
 	struct shmq_topic *t = &s->t;
 	uint64_t oldest = shmq_topic_oldest(t, shmq_load_acquire(&t->ctl->tail));
+	int tries = 0;
 
+	/*
+	 * A newer version than ours with a tail that says nothing was
+	 * overwritten: the publisher is between a commit and its tail.  Only
+	 * for a moment: a tail that never says so is corruption.
+	 */
+	while (oldest <= s->next && ++tries < 1000) {
+		shmq_cpu_relax();
+		oldest = shmq_topic_oldest(t, shmq_load_acquire(&t->ctl->tail));
+	}
 	if (oldest <= s->next)
-		oldest = s->next + 1;	/* the tail is not stored yet */
+		return s->err = -EBADMSG;
 	if (!s->lossy && shmq_load_acquire(&s->slot->evicted) == t->me)
 		return s->err = -EOVERFLOW;
 	if (!s->lossy && s->started)
@@ -130,6 +140,17 @@ static int lapped(struct shmq_sub *s)
 	s->next = oldest;
 	publish_head(s);
 	return 0;
+}
+
+/* At the end: numbers skipped after the last message are lost too. */
+static void trailing(struct shmq_sub *s)
+{
+	uint64_t end = shmq_load_acquire(&s->t.ctl->next_seq);
+
+	if (s->expecting == EXPECT_KNOWN && end > s->expect) {
+		add_lost(s, end - s->expect);
+		s->expect = end;
+	}
 }
 
 /* Has the stream ended for us, now that nothing is there to read? */
@@ -155,18 +176,22 @@ static int ended(struct shmq_sub *s)
 			return -EBADMSG;
 		if (s->next < end)
 			return 0;
-		/* Numbers skipped after the last message are lost too. */
-		end = shmq_load_relaxed(&t->ctl->next_seq);
-		if (s->expecting == EXPECT_KNOWN && end > s->expect) {
-			add_lost(s, end - s->expect);
-			s->expect = end;
-		}
+		trailing(s);
 		return -EPIPE;
 	}
-	if ((w & ~(uint64_t)3) != (s->pub.owner & ~(uint64_t)3))
+	/*
+	 * An abandoned owner word is the last publisher's, whether or not we
+	 * watched it (it may have come and gone between our looks).
+	 */
+	if (shmq_owner_state(w) != SHMQ_EP_ABANDONED &&
+	    (w & ~(uint64_t)3) != (s->pub.owner & ~(uint64_t)3))
 		return 0;	/* a new publisher: watched at the next check */
-	if (shmq_owner_state(w) == SHMQ_EP_ABANDONED || shmq_load_relaxed(&s->pub.dead))
-		return s->next >= shmq_load_acquire(&t->ctl->tail) ? -ECONNRESET : 0;
+	if (shmq_owner_state(w) == SHMQ_EP_ABANDONED || shmq_load_relaxed(&s->pub.dead)) {
+		if (s->next < shmq_load_acquire(&t->ctl->tail))
+			return 0;
+		trailing(s);
+		return -ECONNRESET;
+	}
 	return 0;
 }
 

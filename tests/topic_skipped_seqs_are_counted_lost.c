@@ -238,6 +238,47 @@ static void persistent_goes_on(void)
 }
 
 /*
+ * The first skip before anything was published is where the stream
+ * begins; a second one before the first message is a loss already (a
+ * bridge's start, then a gap).  UINT64_MAX, "none", is never a seq.  A
+ * publisher that leaves as if dead (abandon) after a skip: the skipped
+ * numbers are lost too, before -ECONNRESET.
+ */
+static void begin_then_gap(void)
+{
+	struct shmq_topic_options to = { 0 };
+	struct seen w = { 0 };
+	shmq_sub_t *s;
+	shmq_pub_t *p;
+	char why[256];
+	int e;
+
+	fresh("begin");
+	s = open_sub(&to, &e, why, sizeof(why));
+	p = open_pub(NULL, 0);
+	if (!s || !p)
+		bail_out("cannot open the topic's ends");
+	ok(shmq_pub_skip_to(p, 100) == 0 && shmq_pub_skip_to(p, 150) == 0 && send_seq(p) == 0,
+	   "a fresh topic: skip to 100 (its beginning), then to 150 (a gap), then seq 150");
+	ok(shmq_pub_skip_to(p, UINT64_MAX) == -EINVAL, "UINT64_MAX is never a seq (-EINVAL)");
+	shmq_pub_skip_to(p, 160);
+	shmq_pub_abandon(p);
+	drain(s, &w);
+	ok(w.got == 1 && w.first == 150 && w.lost == 50 + 9 && w.end == -ECONNRESET,
+	   "a subscriber from before the beginning lost 50 (100..149) and, after an "
+	   "abandon, the 9 skipped after the last (lost %llu, %s)",
+	   (unsigned long long)w.lost, shmq_strerror(w.end));
+	shmq_sub_close(s);
+	{
+		struct shmq_addr a;
+		int id;
+
+		if (shmq_addr_parse(name, &a) == 0 && shmq_seg_open(&a, &id) == 0)
+			shmq_seg_remove(id);
+	}
+}
+
+/*
  * A lossy subscriber in another process, stopped while the publisher
  * laps it many times with random skips: afterwards, what it got plus
  * what it lost is every number from its first to the last.
@@ -328,6 +369,7 @@ int main(void)
 	gaps_between_and_after();
 	starts_from_a_seq();
 	persistent_goes_on();
+	begin_then_gap();
 	lapped_in_another_process();
 	return done_testing();
 }

@@ -3,10 +3,10 @@
  * socket at ENDPOINT (tcp://127.0.0.1:* is fine), prints "port N", waits
  * for an importer to subscribe, then sends, in this order:
  *   - good frames, seqs 0..9, payload "good SEQ";
- *   - 12 hand-made bad frames: short, empty, wrong magic, version, type,
+ *   - 13 hand-made bad frames: short, empty, wrong magic, version, type,
  *     reserved, check, a length that disagrees with the size (both ways),
  *     a payload past the topic's largest message, a start frame with a
- *     payload, an end frame with a payload;
+ *     payload, an end frame with a payload, a 1.2 MB batch;
  *   - 500 frames of random bytes and 500 good frames with one header byte
  *     changed (fixed seed: the same every run);
  *   - repeats of seqs 5 and 3 (as good frames);
@@ -134,6 +134,16 @@ int main(int argc, char **argv)
 	len = frame(b, BRIDGE_DATA, 10, big, sizeof(big)), raw(b, len), bad++;	/* > slot */
 	len = frame(b, BRIDGE_START, 10, "x", 1), raw(b, len), bad++;
 	len = frame(b, BRIDGE_END, 10, "x", 1), raw(b, len), bad++;
+	{
+		/* Larger than any buffer: 1.2 MB, a batch header that says so. */
+		static unsigned char huge[1200000];
+
+		memset(huge, 'H', sizeof(huge));
+		frame(huge, BRIDGE_BATCH, 10, NULL, 0);
+		((struct bridge_hdr *)huge)->len = sizeof(huge) - sizeof(struct bridge_hdr);
+		((struct bridge_hdr *)huge)->check = bridge_check((struct bridge_hdr *)huge);
+		raw(huge, sizeof(huge)), bad++;
+	}
 
 	/* Random bytes, and good frames with one header byte changed. */
 	for (k = 0; k < 500; k++) {

@@ -1,0 +1,105 @@
+# Hubs across hosts: on "host A" (an IPC namespace) shmq pong --hub svc
+# and shmq bridge --hub svc; on "host B" shmq bridge --hub-client svc and
+# five shmq ping --connect svc, each on a channel of its own, each echo
+# checked by ping.  Then the ends: a ping killed with -9 on B is gone on A;
+# the server's death on A ends a running ping on B (as a close: a hub
+# cannot abandon its client's channel, so the death is not told apart
+# there); the clients' bridge
+# killed with -9 on B has its clients abandoned on A within 5 s of
+# silence.  Nothing is left in either namespace.
+. tests/lib/tap.sh
+out=$($SHMQ bridge feed 'tcp://*:1' 2>&1)
+case "$out" in
+*"built without ZeroMQ"*)
+	echo "1..0 # SKIP shmq was built without ZeroMQ (libzmq3-dev)"; exit 0 ;;
+esac
+if ! unshare --ipc true 2>/dev/null; then
+	echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"; exit 0
+fi
+tmp=$(mktemp -d /tmp/shmq-hubbridge.XXXXXX)
+trap 'touch "$tmp/stop"; kill $pa $pb 2>/dev/null; kill -9 $(cat "$tmp"/*.pid 2>/dev/null) 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$tmp"' EXIT
+S=$(cd "$(dirname "$SHMQ")" && pwd)/$(basename "$SHMQ")
+# waitfor FILE-TEST...: up to 10 s
+waitfor() { i=0; until "$@"; do i=$((i + 1)); [ $i -gt 500 ] && return 1; sleep 0.02; done; }
+
+cat > "$tmp/hostA.sh" <<EOF
+$S pong --hub svc > /dev/null 2> "$tmp/pong.err" & echo \$! > "$tmp/pong.pid"
+sleep 0.2
+$S bridge -v --hub svc 'tcp://127.0.0.1:*' 2> "$tmp/A.err" & echo \$! > "$tmp/A.pid"
+until [ -e "$tmp/A-go" ] || [ -e "$tmp/stop" ]; do sleep 0.02; done
+# The server dies; a new one comes for what follows.
+kill -9 \$(cat "$tmp/pong.pid")
+sleep 0.3
+$S pong --hub svc > /dev/null 2>> "$tmp/pong.err" & echo \$! > "$tmp/pong.pid"
+sleep 0.2
+: > "$tmp/pong2"
+until [ -e "$tmp/stop" ]; do sleep 0.05; done
+kill \$(cat "$tmp/A.pid") \$(cat "$tmp/pong.pid")
+wait
+ipcs -m | grep -c '^0x' > "$tmp/A.left"
+EOF
+cat > "$tmp/hostB.sh" <<EOF
+until [ -s "$tmp/port" ]; do sleep 0.02; done
+$S bridge -v tcp://127.0.0.1:\$(cat "$tmp/port") --hub-client svc 2> "$tmp/B.err" &
+echo \$! > "$tmp/B.pid"
+sleep 0.3
+pids=
+for i in 1 2 3 4 5; do
+	( $S ping --connect svc -c 20 -i 5ms > "$tmp/ping\$i" 2>&1; echo \$? > "$tmp/ping\$i.st" ) &
+	pids="\$pids \$!"
+done
+wait \$pids
+# One killed with -9 while it runs.
+$S ping --connect svc -c 100000 -i 10ms > /dev/null 2>&1 & echo \$! > "$tmp/victim.pid"
+until [ -e "$tmp/B-go" ]; do sleep 0.02; done
+# One running while the server dies on A.
+$S ping --connect svc -c 100000 -i 10ms > "$tmp/orphan" 2>&1; echo \$? > "$tmp/orphan.st"
+# One running while this side's bridge is killed with -9.
+until [ -e "$tmp/pong2" ]; do sleep 0.02; done
+$S ping --connect svc -c 100000 -i 10ms > "$tmp/cut" 2>&1 & echo \$! > "$tmp/cut.pid"
+until [ -e "$tmp/stop" ]; do sleep 0.05; done
+kill \$(cat "$tmp/cut.pid") 2>/dev/null
+sleep 0.3
+# The killed bridge's hub is left for the next server, or clean.
+$S clean > /dev/null 2>&1
+ipcs -m | grep -c '^0x' > "$tmp/B.left"
+EOF
+unshare --ipc sh "$tmp/hostA.sh" & pa=$!
+waitfor grep -q 'bound tcp' "$tmp/A.err" 2>/dev/null
+sed -n 's/^shmq: bridge: bound tcp:\/\/127.0.0.1://p' "$tmp/A.err" > "$tmp/port"
+unshare --ipc sh "$tmp/hostB.sh" & pb=$!
+
+waitfor [ -s "$tmp/ping5.st" ] && waitfor [ -s "$tmp/ping1.st" ]
+sleep 0.2
+is "$(cat "$tmp"/ping[1-5].st | tr '\n' ' ')" "0 0 0 0 0 " \
+	"five pings on host B, each answered 20 times by the pong on host A (every echo checked)"
+like "$(cat "$tmp/ping3")" "20 round trips" "  each says 20 round trips"
+is "$(grep -c 'client [0-9a-f]* connected' "$tmp/A.err")" 6 \
+	"  each (and the one that follows) a client of its own of the real hub"
+waitfor grep -q 'closed' "$tmp/A.err"
+is "$(grep -c 'client [0-9a-f]* closed' "$tmp/A.err")" 5 "  and each one's close ends its channel there"
+
+kill -9 $(cat "$tmp/victim.pid")
+waitfor grep -q 'is gone' "$tmp/A.err"
+like "$(cat "$tmp/A.err")" "client [0-9a-f]* is gone" "a ping killed with -9 on B is gone on A at once"
+
+: > "$tmp/B-go"
+sleep 0.5
+: > "$tmp/A-go"
+waitfor [ -s "$tmp/orphan.st" ]
+is "$(cat "$tmp/orphan.st")" 1 "the server's death on A ends a running ping on B (exit 1)"
+like "$(cat "$tmp/orphan")" "closed the channel" "  which says its channel was closed"
+
+waitfor [ -e "$tmp/pong2" ]
+sleep 0.8
+kill -9 $(cat "$tmp/B.pid")
+start=$(now_ms)
+waitfor grep -q 'fell silent' "$tmp/A.err"
+took=$(( $(now_ms) - start ))
+ok $([ $took -lt 8000 ] && grep -q 'fell silent' "$tmp/A.err"; echo $?) \
+	"the clients' bridge killed with -9: its client abandoned on A after its silence (${took} ms)"
+: > "$tmp/stop"
+wait $pa $pb
+is "$(cat "$tmp/A.left" "$tmp/B.left" 2>/dev/null | tr '\n' ' ')" "0 0 " \
+	"nothing is left in either namespace"
+done_testing
