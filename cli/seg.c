@@ -487,12 +487,14 @@ static int run_stat(int argc, char **argv)
 	       iso_time(d.created, b1, sizeof(b1)), (int)d.creator_pid,
 	       shmq_pid_state_name(d.creator_state), (unsigned)d.creator_uid, d.mode);
 	if (d.kind == SHMQ_KIND_TOPIC) {
+		char cmd[1024];
+
 		printf("publisher %s\n", endpoint_words(&d.ep[0], b3, sizeof(b3)));
 		/* Which program: a bridge names its remote endpoint there. */
 		if (d.ep[0].state == SHMQ_PEER_ATTACHED &&
 		    (d.ep[0].pid_state == SHMQ_PID_ALIVE || d.ep[0].pid_state == SHMQ_PID_STOPPED) &&
-		    command_line(d.ep[0].pid, b1, sizeof(b1)))
-			printf("          running: %s\n", b1);
+		    command_line(d.ep[0].pid, cmd, sizeof(cmd)))
+			printf("          running: %s\n", cmd);
 		printf("messages  %llu published; a ring of %s, a table of %llu "
 		       "subscriber slots\n", (unsigned long long)d.queued[0],
 		       human_size(d.capacity[0], b1, sizeof(b1)),

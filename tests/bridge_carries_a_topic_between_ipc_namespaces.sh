@@ -58,6 +58,7 @@ until [ "\$($S stat feed 2>/dev/null | grep -c ' alive  *lossless')" = 3 ]; do
 	i=\$((i + 1)); [ \$i -gt 1000 ] && exit 4; sleep 0.02
 done
 : > "$tmp/B-ready"
+$S stat feed > "$tmp/B.stat" 2>&1
 wait \$s1; echo \$? > "$tmp/sub1.st"
 wait \$s2; echo \$? > "$tmp/sub2.st"
 wait \$s3; echo \$? > "$tmp/sub3.st"
@@ -83,6 +84,8 @@ is "$(cat "$tmp/sub1.st" "$tmp/sub2.st" "$tmp/sub3.st" 2>/dev/null | tr '\n' ' '
 is "$(awk -F'\t' '$1 != NR + 999 { bad++ } END { print NR + 0, bad + 0 }' "$tmp/sub3.seq")" "$N 0" \
 	"  with the origin's sequence numbers, 1000 to $((N + 999)) (sub --seq)"
 is "$(cat "$tmp"/sub*.err | grep -c lost)" 0 "  and no subscriber lost anything"
+like "$(cat "$tmp/B.stat")" "running: .*shmq bridge -v tcp://127.0.0.1:[0-9]* feed" \
+	"shmq stat of the imported topic names the bridge as its publisher, with the remote endpoint"
 like "$(cat "$tmp/exp.err")" "an importer subscribed" "the exporter says when the importer subscribed"
 like "$(cat "$tmp/exp.err")" "$N messages exported" "  and how many it exported"
 is "$(grep -c 'lost' "$tmp/imp.err")" 0 "the importer reports no loss"
