@@ -289,10 +289,10 @@ static int run_export(struct bridge *b)
 		fprintf(stderr, "shmq: bridge: %s: %llu messages not sent (lossy, the "
 			"network was full)\n", b->topic, (unsigned long long)b->dropped);
 	say(b, "%s: %llu messages exported", b->topic, (unsigned long long)b->sent);
-	if (r == -EPIPE || r == -ECONNRESET)
-		return 0;
 	if (r == -EINTR || cli_signal)
 		return signal_status();
+	if (r == -EPIPE || r == -ECONNRESET)
+		return 0;
 	return fail("%s: %s", b->topic, shmq_strerror(r));
 }
 
@@ -758,8 +758,6 @@ static int run_bridge(int argc, char **argv)
 		b->endpoint = argv[optind + export];
 		if (!export && (b->lossy || b->to.from))
 			usage_error("--lossy and --from are for an export (topic to network)");
-		if (export && b->co.persistent)
-			usage_error("--persistent is for an import: the topic it publishes");
 		role = export ? BRIDGE_EXPORT : BRIDGE_IMPORT;
 	}
 	b->bind = bind >= 0 ? bind : export;
@@ -779,6 +777,8 @@ static int run_bridge(int argc, char **argv)
 	catch_signals();
 	if (getrandom(&b->stream, sizeof(b->stream), 0) != sizeof(b->stream))
 		b->stream = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
+	/* A routing id may not begin with a zero byte: ZeroMQ's own do. */
+	b->sec.hub_id = b->stream | 0x80;
 	if (b->eng->open(&b->conn, b->endpoint, role, b->bind, &b->sec, engine_log, b, err,
 			 sizeof(err)))
 		return fail("%s", err);
@@ -790,7 +790,7 @@ static int run_bridge(int argc, char **argv)
 		r = export ? run_export(b) : run_import(b);
 	/* What was sent may linger up to 5 s (an end frame, say); not after
 	 * a signal, which asks to stop now. */
-	b->eng->close(b->conn, export && !hub && !cli_signal ? 5000 : 0);
+	b->eng->close(b->conn, hub ? 1000 : export && !cli_signal ? 5000 : 0);
 	free(b);
 	return r;
 }
@@ -851,8 +851,10 @@ const struct cmd bridge_command = {
 	"      --hub-client ADDR  serve a hub at ADDR here for a remote one\n"
 	"      --insecure      bind beyond this host without encryption\n"
 	TOPIC_GEOMETRY_HELP
-	"      --persistent    an import: a topic that outlives this bridge; the\n"
-	"                      next importer goes on with its sequence numbers\n"
+	"      --persistent    a topic that outlives this bridge, if it makes it:\n"
+	"                      the next importer goes on with its numbers; an\n"
+	"                      exporter (which subscribes first) makes the\n"
+	"                      origin's so, for its publishers to go on with them\n"
 	"      --spin, --block, --hybrid  how it waits (hybrid by default)\n"
 	"      --trust-uid USER accept a topic created by USER (repeatable)\n"
 	"      --mode MODE     permissions when creating the topic (default 0600)\n"

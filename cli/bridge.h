@@ -90,6 +90,9 @@ struct bridge_security {
 	 * client that knows its public key). */
 	char clients[BRIDGE_MAX_CLIENTS][BRIDGE_KEY_LEN + 1];
 	size_t nclients;
+	/* A hub's clients' side: its id to the server's side (not 0), the
+	 * same across its reconnects. */
+	uint64_t hub_id;
 };
 
 /* What an endpoint is for. */

@@ -11,12 +11,20 @@
  * every remote client is on a channel of its own, as a local one would
  * be, and sends the server's answers back to the side it came from.
  *
- * Ends travel both ways: a client's close (or death) ends (or abandons)
- * its channel to the server; the server's drop of a client (or its death)
- * ends that client's channel on the other host.  A clients' side sends a
- * keepalive each second; one silent for 5 s has its channels abandoned,
- * so the server sees those clients gone.  Every frame is checked as a
- * topic bridge's are, and a bad one is dropped and counted.
+ * Ends travel both ways.  A client's end of stream (its close, or its
+ * shutdown of sending) becomes the server's end of stream for it, and
+ * answers still flow until the server drops it; the server's drop becomes
+ * the client's end of stream.  A death on either side is a reset (an
+ * abandon at the server; a drop at the client, which a hub's server cannot
+ * abandon).  Both sides send a keepalive each second to the other; a side
+ * silent for 5 s has its clients abandoned (or dropped).
+ *
+ * Nothing waits long on one client: a message the network cannot take now
+ * waits in that client's own slot while the others go on; a message its
+ * channel cannot take now waits while that channel's answers are sent
+ * (a server that stops reading a client until its answers are taken), up
+ * to 5 s, and then that client alone is reset.  Ids that ended are not
+ * reopened by frames still in flight; a side may hold 4,096 clients.
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,7 +37,11 @@
 #define HUB_MAX_MSG (1u << 20)
 #define BUF_SIZE (sizeof(struct bridge_hdr) + HUB_MAX_MSG + 1)
 #define SILENT_NS 5000000000LL
-#define SEND_WAIT_NS 5000000000LL
+#define DELIVER_NS 5000000000LL
+#define STALL_NS 10000000LL
+#define MAX_CLIENTS 4096
+#define PER_ROUND 256		/* frames, or messages of a channel, per look */
+#define ENDED_IDS 1024
 
 /* One client of the bridged hub: its channel, its id, where it is. */
 struct client {
@@ -38,11 +50,21 @@ struct client {
 	unsigned char rid[256];	/* the server's side: its peer's id */
 	size_t ridlen;
 	int64_t heard;		/* the server's side: its peer's last frame */
+	int ended;		/* its sending side's end went over */
+	int64_t stall_until;	/* the network was full: not before then */
+	void *pending;		/* the message the network could not take */
+	size_t pending_len;
 };
 
-struct clients {
-	struct client *v;
-	size_t n, cap;
+struct hubside {
+	struct clients {
+		struct client *v;
+		size_t n, cap;
+	} t;
+	uint64_t ended[ENDED_IDS];	/* ids let go, for frames still coming */
+	size_t nended;
+	int64_t heard;			/* the clients' side: the server side's last */
+	char *buf, *buf2;
 };
 
 static struct client *add(struct clients *t)
@@ -60,9 +82,23 @@ static struct client *add(struct clients *t)
 	return &t->v[t->n++];
 }
 
-static void forget(struct clients *t, size_t i)
+static void forget(struct hubside *h, size_t i)
 {
+	struct clients *t = &h->t;
+
+	h->ended[h->nended++ % ENDED_IDS] = t->v[i].cid;
+	free(t->v[i].pending);
 	t->v[i] = t->v[--t->n];
+}
+
+static int was_ended(const struct hubside *h, uint64_t cid)
+{
+	size_t i, n = h->nended < ENDED_IDS ? h->nended : ENDED_IDS;
+
+	for (i = 0; i < n; i++)
+		if (h->ended[i] == cid)
+			return 1;
+	return 0;
 }
 
 static ssize_t by_cid(const struct clients *t, uint64_t cid)
@@ -84,244 +120,371 @@ int bridge_hub_frame_ok(const struct bridge_hdr *h, ssize_t n, size_t max)
 	       (h->type == BRIDGE_HUB_DATA || h->len == 0) && h->check == bridge_check(h);
 }
 
-/* Send one hub frame to @c's side (the server's side: its peer). */
+/*
+ * One hub frame to @c's side (to the one peer, for the clients' side),
+ * waiting up to @wait_ms for room: 0, -EAGAIN, -EHOSTUNREACH (that peer
+ * is gone), -errno.
+ */
 static int send_hub(struct bridge *b, const struct client *c, int type, uint64_t cid,
-		    const void *p, size_t len)
+		    const void *p, size_t len, int wait_ms)
 {
 	struct bridge_hdr h = { BRIDGE_MAGIC, BRIDGE_VERSION, (uint8_t)type, 0,
 				(uint32_t)len, 0, cid, b->stream };
-	int r;
 
 	h.check = bridge_check(&h);
-	do
-		r = b->eng->send_to(b->conn, c ? c->rid : NULL, c ? c->ridlen : 0, &h, p, 100);
-	while ((r == -EAGAIN || r == -EINTR) && !cli_signal);
-	return r;
-}
-
-/* How a channel's stream ended, as a frame type. */
-static int end_type(int r)
-{
-	return r == -EPIPE ? BRIDGE_HUB_END : BRIDGE_HUB_RESET;
+	return b->eng->send_to(b->conn, c ? c->rid : NULL, c ? c->ridlen : 0, &h, p, wait_ms);
 }
 
 static int is_end(int r)
 {
-	return r == -EPIPE || r == -ECONNRESET || r == -ECONNABORTED || r == -EBADMSG;
+	return r == -EPIPE || r == -ECONNRESET || r == -ECONNABORTED || r == -EBADMSG ||
+	       r == -EMSGSIZE;
 }
 
+enum { LIVES = 0, ENDED = 1, RESET = 2, UNREACHABLE = 3 };
+
 /*
- * Everything @c's channel holds, sent on as frames: 0 while it lives, 1
- * once its stream ended (said to the other side), -errno.
+ * What @c's channel holds, sent on as frames, up to PER_ROUND: LIVES,
+ * ENDED (its end of stream, said to the other side), RESET (its death, or
+ * a message too large, said), UNREACHABLE (the other side is gone), or
+ * -errno.  A message the network cannot take now waits in c->pending.
  */
 static int drain(struct bridge *b, struct client *c, char *buf)
 {
 	size_t len;
+	int r, n;
+
+	if (c->stall_until > now_ns())
+		return LIVES;
+	for (n = 0; n < PER_ROUND && !cli_signal; n++) {
+		const void *p = c->pending;
+
+		len = c->pending_len;
+		if (!p) {
+			r = shmq_try_recv(c->ch, buf, HUB_MAX_MSG, &len);
+			if (r == -EAGAIN)
+				return LIVES;
+			if (is_end(r)) {
+				if (c->ended)
+					return r == -EPIPE ? ENDED : RESET;
+				r = r == -EPIPE ? BRIDGE_HUB_END : BRIDGE_HUB_RESET;
+				send_hub(b, c, r, c->cid, NULL, 0, 100);
+				return r == BRIDGE_HUB_END ? ENDED : RESET;
+			}
+			if (r)
+				return r;
+			p = buf;
+		}
+		r = send_hub(b, c, BRIDGE_HUB_DATA, c->cid, p, len, 0);
+		if (r == -EAGAIN && !c->pending) {
+			c->pending = malloc(len ? len : 1);
+			if (!c->pending)
+				return -ENOMEM;
+			memcpy(c->pending, buf, len);
+			c->pending_len = len;
+		}
+		if (r == -EAGAIN) {
+			c->stall_until = now_ns() + STALL_NS;
+			return LIVES;
+		}
+		free(c->pending);
+		c->pending = NULL;
+		if (r)
+			return UNREACHABLE;
+		b->sent++;
+	}
+	return LIVES;
+}
+
+/*
+ * Deliver @len bytes to @c's channel.  While it has no room, its answers
+ * go out (its server may be waiting for that to read again), up to 5 s:
+ * 0, an end (-EPIPE...), -ETIMEDOUT, -errno.
+ */
+static int deliver(struct bridge *b, struct client *c, const void *p, size_t len,
+		   char *buf2)
+{
+	int64_t until = now_ns() + DELIVER_NS;
 	int r;
 
 	for (;;) {
-		r = shmq_try_recv(c->ch, buf, HUB_MAX_MSG, &len);
-		if (r == -EAGAIN)
-			return 0;
-		if (is_end(r) || r == -EMSGSIZE) {
-			send_hub(b, c, end_type(r), c->cid, NULL, 0);
-			return 1;
-		}
-		if (r)
+		r = shmq_try_send(c->ch, p, len);
+		if (r != -EAGAIN)
 			return r;
-		r = send_hub(b, c, BRIDGE_HUB_DATA, c->cid, buf, len);
-		if (r)
+		if (cli_signal || now_ns() >= until)
+			return cli_signal ? -EINTR : -ETIMEDOUT;
+		c->stall_until = 0;
+		r = drain(b, c, buf2);
+		if (r < 0)
 			return r;
-		b->sent++;
+		if (r != LIVES)
+			return -ECONNRESET;
+		nap(200000);
 	}
 }
 
-/* Deliver @len bytes to @c's channel, waiting up to 5 s for room: 0, -errno. */
-static int deliver(struct client *c, const void *p, size_t len)
-{
-	int r;
+/* ---- beside the server ------------------------------------------------- */
 
-	do
-		r = shmq_send_timed(c->ch, p, len, SEND_WAIT_NS);
-	while (r == -EINTR && !cli_signal);
-	return r;
+/* Let client @i go: its channel closed (a clean end) or abandoned. */
+static void let_go(struct bridge *b, struct hubside *h, size_t i, int clean, const char *why)
+{
+	struct client *c = &h->t.v[i];
+
+	say(b, "%s: client %llx %s", b->topic, (unsigned long long)c->cid, why);
+	if (clean)
+		shmq_close(c->ch);
+	else
+		shmq_abandon(c->ch);
+	forget(h, i);
 }
 
-/* The per-second look beside the server: a silent clients' side is gone. */
-static void silent_sides(struct bridge *b, struct clients *t)
+/* Open the real hub's client for a new remote id: 0, or -errno (said). */
+static int open_client(struct bridge *b, struct hubside *h, const struct shmq_options *o,
+		       const unsigned char *rid, size_t ridlen, uint64_t cid)
 {
-	int64_t now = now_ns();
-	size_t i = t->n;
+	struct shmq_options co = *o;
+	struct client tmp, *c;
+	char err[256] = "";
+	int r = -EMFILE;
 
-	while (i-- > 0)
-		if (now - t->v[i].heard > SILENT_NS) {
-			say(b, "%s: client %llx: its side fell silent: abandoned", b->topic,
-			    (unsigned long long)t->v[i].cid);
-			shmq_abandon(t->v[i].ch);
-			forget(t, i);
-		}
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.rid, rid, ridlen);
+	tmp.ridlen = ridlen;
+	tmp.cid = cid;
+	co.errbuf = err;
+	co.errbuf_size = sizeof(err);
+	if (h->t.n < MAX_CLIENTS)
+		r = shmq_connect(b->topic, &co, &tmp.ch);
+	if (r == 0 && !(c = add(&h->t))) {
+		shmq_abandon(tmp.ch);
+		r = -ENOMEM;
+	}
+	if (r) {
+		fprintf(stderr, "shmq: bridge: %s: a remote client cannot connect: %s\n", b->topic,
+			r == -EMFILE && !err[0] ? "4,096 clients already" :
+			err[0] ? err : shmq_strerror(r));
+		h->ended[h->nended++ % ENDED_IDS] = cid;
+		send_hub(b, &tmp, BRIDGE_HUB_RESET, cid, NULL, 0, 100);
+		return r;
+	}
+	tmp.heard = now_ns();
+	*c = tmp;
+	say(b, "%s: client %llx connected", b->topic, (unsigned long long)cid);
+	return 0;
 }
 
 /* One checked frame beside the server. */
-static void server_frame(struct bridge *b, struct clients *t, const struct shmq_options *o,
-			 const unsigned char *rid, size_t ridlen, const struct bridge_hdr *h)
+static void server_frame(struct bridge *b, struct hubside *h, const struct shmq_options *o,
+			 const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
 {
-	ssize_t k = by_cid(t, h->seq);
-	struct client *c = k >= 0 ? &t->v[k] : NULL, tmp;
-	char err[256];
-	int r;
+	ssize_t k;
 	size_t i;
+	int r;
 
-	if (c && (c->ridlen != ridlen || memcmp(c->rid, rid, ridlen))) {
+	/* A keepalive says its side lives: each of its clients. */
+	if (f->type == BRIDGE_HUB_PING) {
+		for (i = 0; i < h->t.n; i++)
+			if (h->t.v[i].ridlen == ridlen && !memcmp(h->t.v[i].rid, rid, ridlen))
+				h->t.v[i].heard = now_ns();
+		return;
+	}
+	k = by_cid(&h->t, f->seq);
+	if (k >= 0 && (h->t.v[k].ridlen != ridlen || memcmp(h->t.v[k].rid, rid, ridlen))) {
 		b->bad++;	/* another side's client id: not its to use */
 		return;
 	}
-	if (h->type == BRIDGE_HUB_PING) {
-		for (i = 0; i < t->n; i++)
-			if (t->v[i].ridlen == ridlen && !memcmp(t->v[i].rid, rid, ridlen))
-				t->v[i].heard = now_ns();
-		return;
-	}
-	if (!c && h->type != BRIDGE_HUB_DATA)
-		return;	/* the end of a client we never had, or have let go */
-	if (!c) {
-		struct shmq_options co = *o;
-
-		memset(&tmp, 0, sizeof(tmp));
-		memcpy(tmp.rid, rid, ridlen);
-		tmp.ridlen = ridlen;
-		tmp.cid = h->seq;
-		err[0] = 0;
-		co.errbuf = err;
-		co.errbuf_size = sizeof(err);
-		r = shmq_connect(b->topic, &co, &tmp.ch);
-		if (r) {
-			fprintf(stderr, "shmq: bridge: %s: a remote client cannot connect: %s\n",
-				b->topic, err[0] ? err : shmq_strerror(r));
-			send_hub(b, &tmp, BRIDGE_HUB_RESET, tmp.cid, NULL, 0);
+	if (k < 0) {
+		/* Only a client's first message opens it; never one let go. */
+		if (f->type != BRIDGE_HUB_DATA || was_ended(h, f->seq) ||
+		    open_client(b, h, o, rid, ridlen, f->seq))
 			return;
-		}
-		c = add(t);
-		if (!c) {
-			shmq_abandon(tmp.ch);
-			send_hub(b, &tmp, BRIDGE_HUB_RESET, tmp.cid, NULL, 0);
-			return;
-		}
-		*c = tmp;
-		say(b, "%s: client %llx connected", b->topic, (unsigned long long)c->cid);
+		k = (ssize_t)h->t.n - 1;
 	}
-	c->heard = now_ns();
-	if (h->type == BRIDGE_HUB_DATA) {
-		r = deliver(c, h + 1, h->len);
+	h->t.v[k].heard = now_ns();
+	if (f->type == BRIDGE_HUB_DATA) {
+		r = deliver(b, &h->t.v[k], f + 1, f->len, h->buf2);
 		if (r == 0)
 			return;
-		/* The server gone, or not taking this client's messages. */
-		send_hub(b, c, is_end(r) ? end_type(r) : BRIDGE_HUB_RESET, c->cid, NULL, 0);
-		shmq_abandon(c->ch);
-	} else if (h->type == BRIDGE_HUB_END) {
-		shmq_close(c->ch);	/* the server sees its end of stream */
+		/* Not taken: the server gone, or not reading this client. */
+		send_hub(b, &h->t.v[k], BRIDGE_HUB_RESET, f->seq, NULL, 0, 100);
+		let_go(b, h, (size_t)k, 0, r == -ETIMEDOUT ? "reset: its server took nothing "
+		       "from it for 5 s" : "reset: its channel ended");
+	} else if (f->type == BRIDGE_HUB_END) {
+		/* Its end of sending: the server sees the end of its stream,
+		 * and its answers still go back until it lets the client go. */
+		shmq_shutdown(h->t.v[k].ch);
+		h->t.v[k].ended = 1;
 	} else {
-		shmq_abandon(c->ch);
+		let_go(b, h, (size_t)k, 0, "is gone");
 	}
-	say(b, "%s: client %llx %s", b->topic, (unsigned long long)c->cid,
-	    h->type == BRIDGE_HUB_END ? "closed" : "is gone");
-	forget(t, (size_t)(c - t->v));
 }
 
-/* Descriptors of every channel, for the engine's wait; -1 where none. */
-static struct pollfd *channel_fds(struct clients *t, struct pollfd *fds, size_t *cap)
+/* Each second: a keepalive to every side, and a silent side's clients go. */
+static void server_tick(struct bridge *b, struct hubside *h)
 {
+	int64_t now = now_ns();
+	const struct client *sides[64];
+	size_t i, j, nsides = 0;
+
+	i = h->t.n;
+	while (i-- > 0)
+		if (now - h->t.v[i].heard > SILENT_NS)
+			let_go(b, h, i, 0, "abandoned: its side fell silent");
+	/* One keepalive per side (the first 64 sides told apart; past them,
+	 * one per client, which is more than needed but harmless). */
+	for (i = 0; i < h->t.n; i++) {
+		const struct client *c = &h->t.v[i];
+
+		for (j = 0; j < nsides; j++)
+			if (sides[j]->ridlen == c->ridlen && !memcmp(sides[j]->rid, c->rid, c->ridlen))
+				break;
+		if (j < nsides)
+			continue;
+		if (nsides < 64)
+			sides[nsides++] = c;
+		send_hub(b, c, BRIDGE_HUB_PING, 0, NULL, 0, 0);
+	}
+}
+
+/* Descriptors of every channel not stalled, for the engine's wait. */
+static struct pollfd *channel_fds(struct clients *t, struct pollfd *fds, size_t *cap,
+				  size_t *n, int *timeout_ms)
+{
+	int64_t now = now_ns();
 	size_t i;
 
 	if (t->n > *cap) {
 		struct pollfd *v = realloc(fds, t->n * sizeof(*v));
 
-		if (!v)
-			return fds;
-		fds = v;
-		*cap = t->n;
+		if (v) {
+			fds = v;
+			*cap = t->n;
+		}
 	}
-	for (i = 0; i < t->n && i < *cap; i++) {
-		fds[i].fd = shmq_fd(t->v[i].ch);
+	*n = t->n < *cap ? t->n : *cap;
+	for (i = 0; i < *n; i++) {
+		int stalled = t->v[i].stall_until > now;
+
+		fds[i].fd = stalled ? -1 : shmq_fd(t->v[i].ch);
 		fds[i].events = POLLIN;
 		fds[i].revents = 0;
+		/* No descriptor (another network namespace), or stalled: looked
+		 * at again within 10 ms. */
+		if (fds[i].fd < 0)
+			*timeout_ms = 10;
 	}
 	return fds;
 }
 
+static int hubside_init(struct hubside *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->buf = malloc(BUF_SIZE);
+	h->buf2 = malloc(HUB_MAX_MSG);
+	h->heard = now_ns();
+	return h->buf && h->buf2 ? 0 : -ENOMEM;
+}
+
+static void hubside_free(struct hubside *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->t.n; i++)
+		free(h->t.v[i].pending);
+	free(h->t.v);
+	free(h->buf);
+	free(h->buf2);
+}
+
+/*
+ * The frames waiting, up to PER_ROUND, each checked, to @handle: 0, or
+ * -errno from the transport.
+ */
+static int read_frames(struct bridge *b, unsigned char *rid, int routed,
+		       void (*handle)(struct bridge *, struct hubside *, void *,
+				      const unsigned char *, size_t, const struct bridge_hdr *),
+		       struct hubside *h, void *ctx)
+{
+	int n;
+
+	for (n = 0; n < PER_ROUND && !cli_signal; n++) {
+		size_t ridlen = routed ? 256 : 0;
+		ssize_t k = b->eng->recv_from(b->conn, rid, &ridlen, h->buf, BUF_SIZE);
+
+		if (k == -EAGAIN || k == -EINTR)
+			return 0;
+		if (k < 0)
+			return (int)k;
+		if ((size_t)k > BUF_SIZE || !bridge_hub_frame_ok((const void *)h->buf, k,
+								  HUB_MAX_MSG)) {
+			b->bad++;
+			continue;
+		}
+		h->heard = now_ns();
+		handle(b, h, ctx, rid, ridlen, (const void *)h->buf);
+	}
+	return 0;
+}
+
+static void server_handle(struct bridge *b, struct hubside *h, void *ctx,
+			  const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
+{
+	server_frame(b, h, ctx, rid, ridlen, f);
+}
+
 int bridge_hub_server(struct bridge *b)
 {
-	struct clients t = { 0 };
+	struct hubside h;
 	struct pollfd *fds = NULL;
-	size_t cap = 0, i;
+	size_t cap = 0, n, i;
 	struct shmq_options o;
-	char err[256] = "", *buf = malloc(BUF_SIZE);
+	char err[256] = "";
 	unsigned char rid[256];
-	int64_t next_look = now_ns() + 1000000000;
-	int r = 0;
+	int64_t next_tick = now_ns() + 1000000000;
+	int r = 0, ms;
 
-	if (!buf)
+	if (hubside_init(&h)) {
+		hubside_free(&h);
 		return fail("out of memory");
+	}
 	chan_options(&b->co, &o, err, sizeof(err));
 	o.open_timeout_ms = 2000;	/* a remote client waits no longer for the server */
 	while (!cli_signal) {
-		size_t n;
-		int polled = 1;
-
-		fds = channel_fds(&t, fds, &cap);
-		n = t.n < cap ? t.n : cap;
-		for (i = 0; i < n; i++)
-			polled &= fds[i].fd >= 0;
-		/* A channel without a descriptor (another network namespace) is
-		 * looked at every 10 ms instead. */
-		r = b->eng->wait(b->conn, POLLIN, fds, (int)n, polled ? 100 : 10);
+		ms = 100;
+		fds = channel_fds(&h.t, fds, &cap, &n, &ms);
+		r = b->eng->wait(b->conn, POLLIN, fds, (int)n, ms);
 		if (r < 0 && r != -EINTR)
 			break;
-		for (;;) {
-			size_t ridlen = sizeof(rid);
-			ssize_t k = b->eng->recv_from(b->conn, rid, &ridlen, buf, BUF_SIZE);
-
-			if (k == -EAGAIN || k == -EINTR)
-				break;
-			if (k < 0) {
-				r = (int)k;
-				goto out;
-			}
-			if (!bridge_hub_frame_ok((const void *)buf, k, HUB_MAX_MSG)) {
-				b->bad++;
-				continue;
-			}
-			server_frame(b, &t, &o, rid, ridlen, (const void *)buf);
-		}
-		/* The server's answers and ends, for every channel that has some
-		 * (the table may have changed above: look at each). */
-		i = t.n;
+		r = read_frames(b, rid, 1, server_handle, &h, &o);
+		if (r < 0)
+			break;
+		/* The server's answers and ends, for every channel. */
+		i = h.t.n;
 		while (i-- > 0) {
-			r = drain(b, &t.v[i], buf);
+			r = drain(b, &h.t.v[i], h.buf);
 			if (r < 0)
 				goto out;
-			if (r == 1) {
-				say(b, "%s: client %llx: the server ended its channel", b->topic,
-				    (unsigned long long)t.v[i].cid);
-				shmq_close(t.v[i].ch);
-				forget(&t, i);
-			}
+			if (r == ENDED)
+				let_go(b, &h, i, 1, "closed: its server let it go");
+			else if (r == RESET)
+				let_go(b, &h, i, 0, "reset: its channel ended");
+			else if (r == UNREACHABLE)
+				let_go(b, &h, i, 0, "abandoned: its side is gone");
 		}
 		r = 0;
-		if (now_ns() >= next_look) {
-			silent_sides(b, &t);
-			next_look = now_ns() + 1000000000;
+		if (now_ns() >= next_tick) {
+			server_tick(b, &h);
+			next_tick = now_ns() + 1000000000;
 		}
 	}
 out:
-	/* Leaving: each remote client's channel ends, and its side is told. */
-	for (i = 0; i < t.n; i++) {
-		send_hub(b, &t.v[i], BRIDGE_HUB_RESET, t.v[i].cid, NULL, 0);
-		shmq_abandon(t.v[i].ch);
+	/* Leaving: each remote client's channel is abandoned, its side told. */
+	for (i = 0; i < h.t.n; i++) {
+		send_hub(b, &h.t.v[i], BRIDGE_HUB_RESET, h.t.v[i].cid, NULL, 0, 100);
+		shmq_abandon(h.t.v[i].ch);
 	}
-	free(t.v);
+	hubside_free(&h);
 	free(fds);
-	free(buf);
 	if (b->bad)
 		fprintf(stderr, "shmq: bridge: %s: %llu bad frames dropped\n", b->topic,
 			(unsigned long long)b->bad);
@@ -332,116 +495,151 @@ out:
 
 /* ---- beside the clients ------------------------------------------------ */
 
-/* One checked frame beside the clients. */
-static void client_frame(struct bridge *b, shmq_hub_t *hub, struct clients *t,
-			 const struct bridge_hdr *h)
+/* Let a local client go: the end of its stream. */
+static void drop(struct bridge *b, struct hubside *h, shmq_hub_t *hub, size_t i,
+		 const char *why)
 {
-	ssize_t k = by_cid(t, h->seq);
+	say(b, "%s: client %llx: %s", b->topic, (unsigned long long)h->t.v[i].cid, why);
+	shmq_hub_drop(hub, h->t.v[i].ch);
+	forget(h, i);
+}
+
+/* One checked frame beside the clients. */
+static void client_frame(struct bridge *b, struct hubside *h, void *ctx,
+			 const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
+{
+	shmq_hub_t *hub = ctx;
+	ssize_t k = by_cid(&h->t, f->seq);
 	int r;
 
-	if (k < 0 || h->type == BRIDGE_HUB_PING)
+	(void)rid;
+	(void)ridlen;
+	if (k < 0 || f->type == BRIDGE_HUB_PING)
 		return;	/* a client gone meanwhile */
-	if (h->type == BRIDGE_HUB_DATA) {
-		r = deliver(&t->v[k], h + 1, h->len);
-		if (r == 0 || is_end(r))
-			return;	/* an ended client's end is read by the drain */
-		send_hub(b, NULL, BRIDGE_HUB_RESET, h->seq, NULL, 0);
+	if (f->type == BRIDGE_HUB_DATA) {
+		r = deliver(b, &h->t.v[k], f + 1, f->len, h->buf2);
+		if (r == 0)
+			return;
+		send_hub(b, NULL, BRIDGE_HUB_RESET, f->seq, NULL, 0, 100);
+		drop(b, h, hub, (size_t)k, r == -ETIMEDOUT ? "took nothing for 5 s: let go" :
+		     "gone");
+		return;
 	}
-	say(b, "%s: client %llx: %s", b->topic, (unsigned long long)h->seq,
-	    h->type == BRIDGE_HUB_END ? "the server ended its channel" :
-	    "the server's side let it go");
-	shmq_hub_drop(hub, t->v[k].ch);	/* its end of stream */
-	forget(t, (size_t)k);
+	drop(b, h, hub, (size_t)k, f->type == BRIDGE_HUB_END ? "the server let it go" :
+	     "the server's side reset it");
+}
+
+/* A local client's messages and end, after hub_wait returned it. */
+static int serve_local(struct bridge *b, struct hubside *h, shmq_hub_t *hub, shmq_t *ch,
+		       uint64_t *count)
+{
+	struct client *c = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < h->t.n && !c; i++)
+		if (h->t.v[i].ch == ch)
+			c = &h->t.v[i];
+	if (!c) {
+		if (h->t.n >= MAX_CLIENTS || !(c = add(&h->t))) {
+			fprintf(stderr, "shmq: bridge: %s: a client turned away: 4,096 already\n",
+				b->topic);
+			shmq_hub_drop(hub, ch);
+			return 0;
+		}
+		c->ch = ch;
+		c->cid = b->stream + ++*count;
+		say(b, "%s: client %llx connected", b->topic, (unsigned long long)c->cid);
+	}
+	r = drain(b, c, h->buf);
+	if (r < 0)
+		return r;
+	i = (size_t)(c - h->t.v);
+	if (r == ENDED) {
+		/* It closed, or stopped sending: answers may still come to it,
+		 * until the server lets it go.  Held, so the hub stops saying so. */
+		c->ended = 1;
+		shmq_hub_hold(hub, ch, 1);
+	} else if (r == RESET || r == UNREACHABLE) {
+		drop(b, h, hub, i, r == RESET ? "died" : "its server's side is gone");
+	}
+	return 0;
+}
+
+static void client_handle(struct bridge *b, struct hubside *h, void *ctx,
+			  const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
+{
+	client_frame(b, h, ctx, rid, ridlen, f);
 }
 
 int bridge_hub_client(struct bridge *b)
 {
-	struct clients t = { 0 };
+	struct hubside h;
 	struct shmq_options o;
 	shmq_hub_t *hub;
 	shmq_t *ch;
-	char err[256] = "", *buf = malloc(BUF_SIZE);
-	int64_t next_ping = 0;
+	char err[256] = "";
+	int64_t next_tick = 0;
 	uint64_t count = 0;
-	int r, fd;
+	size_t i;
+	int r, fd, n;
 
-	if (!buf)
+	if (hubside_init(&h)) {
+		hubside_free(&h);
 		return fail("out of memory");
+	}
 	chan_options(&b->co, &o, err, sizeof(err));
 	r = shmq_hub_open(b->topic, &o, &hub);
 	if (r) {
-		free(buf);
+		hubside_free(&h);
 		return fail("%s: %s", b->topic, err[0] ? err : shmq_strerror(r));
 	}
 	fd = shmq_hub_fd(hub);
 	while (!cli_signal) {
 		struct pollfd p = { fd, POLLIN, 0 };
 
-		if (now_ns() >= next_ping) {
-			send_hub(b, NULL, BRIDGE_HUB_PING, 0, NULL, 0);
-			next_ping = now_ns() + 1000000000;
+		if (now_ns() >= next_tick) {
+			send_hub(b, NULL, BRIDGE_HUB_PING, 0, NULL, 0, 0);
+			/* The server's side silent: its clients here are let go. */
+			if (now_ns() - h.heard > SILENT_NS && h.t.n) {
+				i = h.t.n;
+				while (i-- > 0)
+					drop(b, &h, hub, i, "its server's side fell silent");
+			}
+			next_tick = now_ns() + 1000000000;
 		}
 		r = b->eng->wait(b->conn, POLLIN, &p, fd >= 0, fd >= 0 ? 100 : 10);
 		if (r < 0 && r != -EINTR)
 			break;
-		for (;;) {
-			size_t none = 0;
-			ssize_t k = b->eng->recv_from(b->conn, NULL, &none, buf, BUF_SIZE);
-
-			if (k == -EAGAIN || k == -EINTR)
-				break;
-			if (k < 0) {
-				r = (int)k;
-				goto out;
-			}
-			if (!bridge_hub_frame_ok((const void *)buf, k, HUB_MAX_MSG)) {
-				b->bad++;
-				continue;
-			}
-			client_frame(b, hub, &t, (const void *)buf);
-		}
+		r = read_frames(b, NULL, 0, client_handle, &h, hub);
+		if (r < 0)
+			goto out;
 		/* Every local client with something to send, or an end. */
-		while ((r = shmq_hub_wait(hub, &ch, 0)) == 0) {
-			size_t i;
-			struct client *c = NULL;
-
-			for (i = 0; i < t.n && !c; i++)
-				if (t.v[i].ch == ch)
-					c = &t.v[i];
-			if (!c) {
-				c = add(&t);
-				if (!c) {
-					shmq_hub_drop(hub, ch);
-					continue;
-				}
-				c->ch = ch;
-				c->cid = b->stream + ++count;
-				say(b, "%s: client %llx connected", b->topic,
-				    (unsigned long long)c->cid);
-			}
-			r = drain(b, c, buf);
+		for (n = 0; n < PER_ROUND && !cli_signal &&
+			    (r = shmq_hub_wait(hub, &ch, 0)) == 0; n++) {
+			r = serve_local(b, &h, hub, ch, &count);
 			if (r < 0)
 				goto out;
-			if (r == 1) {
-				say(b, "%s: client %llx closed", b->topic, (unsigned long long)c->cid);
-				shmq_hub_drop(hub, ch);
-				forget(&t, (size_t)(c - t.v));
-			}
 		}
-		if (r != -EAGAIN && r != -EINTR)
+		if (r != 0 && r != -EAGAIN && r != -EINTR)
 			goto out;
+		/* Those the network could not take from before. */
+		i = h.t.n;
+		while (i-- > 0)
+			if (h.t.v[i].pending && h.t.v[i].stall_until <= now_ns()) {
+				r = drain(b, &h.t.v[i], h.buf);
+				if (r < 0)
+					goto out;
+				if (r == RESET || r == UNREACHABLE)
+					drop(b, &h, hub, i, "died");
+			}
 		r = 0;
 	}
 out:
-	{
-		size_t i;
-
-		for (i = 0; i < t.n; i++)
-			send_hub(b, NULL, BRIDGE_HUB_RESET, t.v[i].cid, NULL, 0);
-	}
+	for (i = 0; i < h.t.n; i++)
+		send_hub(b, NULL, BRIDGE_HUB_RESET, h.t.v[i].cid, NULL, 0, 100);
 	shmq_hub_close(hub);
-	free(t.v);
-	free(buf);
+	hubside_free(&h);
 	if (b->bad)
 		fprintf(stderr, "shmq: bridge: %s: %llu bad frames dropped\n", b->topic,
 			(unsigned long long)b->bad);

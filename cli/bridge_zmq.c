@@ -239,6 +239,8 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 	struct bridge_conn *c = calloc(1, sizeof(*c));
 	char mon[64];
 	int one = 1, zero = 0, ivl_max = 1000, hwm = 1000;
+	int64_t maxmsg = (int64_t)(sizeof(struct bridge_hdr) + BRIDGE_BATCH_BYTES + (1u << 20));
+	unsigned char id[8];
 	size_t n;
 
 	if (!c) {
@@ -261,6 +263,7 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 	}
 	if (set_keys(c, sec, err, errsize))
 		goto fail;
+	memcpy(id, &sec->hub_id, sizeof(id));
 	snprintf(mon, sizeof(mon), "inproc://shmq-bridge-monitor-%p", (void *)c);
 	if (zmq_socket_monitor(c->sock, mon, MONITOR_EVENTS) ||
 	    !(c->mon = zmq_socket(c->ctx, ZMQ_PAIR)) || zmq_connect(c->mon, mon)) {
@@ -284,6 +287,10 @@ static int zopen(struct bridge_conn **out, const char *endpoint, int publish, in
 	    (publish == BRIDGE_HUB_SERVER &&
 	     zmq_setsockopt(c->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one))) ||
 	    (publish == BRIDGE_IMPORT && zmq_setsockopt(c->sock, ZMQ_SUBSCRIBE, "", 0)) ||
+	    /* No message larger than a frame can be is taken in at all. */
+	    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
+	    (publish == BRIDGE_HUB_CLIENT && sec->hub_id &&
+	     zmq_setsockopt(c->sock, ZMQ_ROUTING_ID, id, sizeof(id))) ||
 	    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof(zero)) ||
 	    (bind ? zmq_bind(c->sock, endpoint) : zmq_connect(c->sock, endpoint))) {
 		snprintf(err, errsize, "%s %s: %s", bind ? "bind" : "connect", endpoint,

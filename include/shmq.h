@@ -603,8 +603,8 @@ size_t shmq_pub_subscribers(const shmq_pub_t *pub);
 int shmq_pub_close(shmq_pub_t *pub);
 /*
  * Leave as if dead: subscribers drain, then -ECONNRESET (a bridge whose
- * origin publisher died says so this way).  The topic is left for the
- * next publisher, or, not persistent, for the next opener to remove.
+ * origin publisher died says so this way).  A persistent topic is left
+ * for the next publisher; another is removed, as at a close.
  */
 int shmq_pub_abandon(shmq_pub_t *pub);
 

@@ -393,9 +393,12 @@ SHMQ_API int shmq_pub_abandon(shmq_pub_t *p)
 		return 0;
 	t = &p->t;
 	if (!shmq_opened_elsewhere(t->gen, t->me)) {
-		/* As a death: subscribers drain, then -ECONNRESET. */
+		/* As a death: subscribers drain, then -ECONNRESET; but nothing is
+		 * left behind, as at a close. */
 		shmq_cas(&t->hdr->ep[0].owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_ABANDONED);
 		wake_subscribers(t);
+		if (!t->persistent)
+			shmq_seg_remove(t->shmid);
 	}
 	shmq_topic_detach(t);
 	free(p);

@@ -45,10 +45,25 @@ bad=$(sed -n 's/^bad //p' "$tmp/h.out")
 like "$(cat "$tmp/imp.err")" "$bad bad frames and 2 repeated seqs dropped" \
 	"the importer counted all $bad bad frames and both repeats"
 is "$(grep -c 'lost' "$tmp/imp.err")" 1 "  and said one gap"
+is "$(cat "$tmp/sub.err")" "shmq: sub: $top: lost 5 messages (seq 20..24)" \
+	"the subscriber counts the same 5 as lost, and says so"
 like "$(cat "$tmp/imp.err")" "lost 5 messages (seq 20..24)" "  of exactly 5 (seq 20..24)"
 is "$(grep -c 'a bad frame dropped' "$tmp/imp.err")" 4 \
 	"  and, with -v, said the 1st, 10th, 100th and 1000th as they came"
-is "$(cat "$tmp/sub.err")" "shmq: sub: $top: lost 5 messages (seq 20..24)" \
-	"the subscriber counts the same 5 as lost, and says so"
+
+# A frame larger than any frame can be: refused by ZeroMQ itself, which
+# cuts the connection; the importer neither crashes nor publishes it.
+$H 'tcp://127.0.0.1:*' huge > "$tmp/h2.out" 2> "$tmp/h2.err" & hp=$!
+waitfor() { i=0; until "$@"; do i=$((i + 1)); [ $i -gt 500 ] && return 1; sleep 0.02; done; }
+waitfor grep -q '^port ' "$tmp/h2.out"
+port=$(sed -n 's/^port //p' "$tmp/h2.out")
+$SHMQ bridge -v "tcp://127.0.0.1:$port" "$top" 2> "$tmp/imp2.err" & ip=$!
+waitfor grep -q 'huge sent' "$tmp/h2.out"
+sleep 0.5
+ok $(kill -0 $ip 2>/dev/null; echo $?) "a 1.2 MB frame: the importer lives on"
+like "$(cat "$tmp/imp2.err")" "disconnected from" "  ZeroMQ cut that connection rather than take it in"
+is "$($SHMQ stat "$top" 2>/dev/null | sed -n 's/^messages *\([0-9]*\) published.*/\1/p')" 1 \
+	"  and only the good message before it was published"
+kill $ip; wait $ip; wait $hp
 is "$($SHMQ ls 2>/dev/null | grep -c "'$top'")" 0 "the topic is gone after the end"
 done_testing

@@ -3,10 +3,10 @@
  * socket at ENDPOINT (tcp://127.0.0.1:* is fine), prints "port N", waits
  * for an importer to subscribe, then sends, in this order:
  *   - good frames, seqs 0..9, payload "good SEQ";
- *   - 13 hand-made bad frames: short, empty, wrong magic, version, type,
+ *   - 12 hand-made bad frames: short, empty, wrong magic, version, type,
  *     reserved, check, a length that disagrees with the size (both ways),
  *     a payload past the topic's largest message, a start frame with a
- *     payload, an end frame with a payload, a 1.2 MB batch;
+ *     payload, an end frame with a payload;
  *   - 500 frames of random bytes and 500 good frames with one header byte
  *     changed (fixed seed: the same every run);
  *   - repeats of seqs 5 and 3 (as good frames);
@@ -15,8 +15,9 @@
  *     check is wrong (nothing of it published); a batch of a good record
  *     (33) and one whose length runs past the frame (33 published);
  *   - an end frame at 34.
- * Prints "bad N" (the bad frames sent) and "repeats 2" on stdout.  Exit
- * 77 when built without ZeroMQ.
+ * Prints "bad N" (the bad frames sent) and "repeats 2" on stdout.
+ * zmq_frames ENDPOINT huge: one good frame, then one of 1.2 MB.  Exit 77
+ * when built without ZeroMQ.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
 	size_t n = sizeof(where), len;
 	int bad = 0, k, one = 1, forever = -1;
 
-	if (argc != 2)
+	if (argc != 2 && (argc != 3 || strcmp(argv[2], "huge")))
 		return 2;
 	sock = zmq_socket(ctx, ZMQ_XPUB);
 	/* Every frame reaches the importer: wait at the high-water mark. */
@@ -115,6 +116,27 @@ int main(int argc, char **argv)
 	if (zmq_recv(sock, b, sizeof(b), 0) < 1)
 		return 1;
 	usleep(100000);
+	if (argc == 3) {
+		/*
+		 * huge: one good message, then a frame larger than any frame
+		 * can be (1.2 MB).  ZeroMQ refuses it itself (ZMQ_MAXMSGSIZE)
+		 * and cuts the connection; nothing of it reaches the importer.
+		 */
+		static unsigned char huge[1200000];
+
+		good(0);
+		memset(huge, 'H', sizeof(huge));
+		frame(huge, BRIDGE_BATCH, 1, NULL, 0);
+		((struct bridge_hdr *)huge)->len = sizeof(huge) - sizeof(struct bridge_hdr);
+		((struct bridge_hdr *)huge)->check = bridge_check((struct bridge_hdr *)huge);
+		raw(huge, sizeof(huge));
+		printf("huge sent\n");
+		fflush(stdout);
+		sleep(1);
+		zmq_close(sock);
+		zmq_ctx_term(ctx);
+		return 0;
+	}
 	for (i = 0; i < 10; i++)
 		good(i);
 
@@ -134,17 +156,6 @@ int main(int argc, char **argv)
 	len = frame(b, BRIDGE_DATA, 10, big, sizeof(big)), raw(b, len), bad++;	/* > slot */
 	len = frame(b, BRIDGE_START, 10, "x", 1), raw(b, len), bad++;
 	len = frame(b, BRIDGE_END, 10, "x", 1), raw(b, len), bad++;
-	{
-		/* Larger than any buffer: 1.2 MB, a batch header that says so. */
-		static unsigned char huge[1200000];
-
-		memset(huge, 'H', sizeof(huge));
-		frame(huge, BRIDGE_BATCH, 10, NULL, 0);
-		((struct bridge_hdr *)huge)->len = sizeof(huge) - sizeof(struct bridge_hdr);
-		((struct bridge_hdr *)huge)->check = bridge_check((struct bridge_hdr *)huge);
-		raw(huge, sizeof(huge)), bad++;
-	}
-
 	/* Random bytes, and good frames with one header byte changed. */
 	for (k = 0; k < 500; k++) {
 		len = 1 + rnd(&s) % 200;
