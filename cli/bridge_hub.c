@@ -165,8 +165,8 @@ static int drain(struct bridge *b, struct client *c, char *buf)
 			if (r == -EAGAIN)
 				return LIVES;
 			if (is_end(r)) {
-				if (c->ended)
-					return r == -EPIPE ? ENDED : RESET;
+				/* Said even after the other side's own end: a
+				 * half-closed client is let go only when told. */
 				r = r == -EPIPE ? BRIDGE_HUB_END : BRIDGE_HUB_RESET;
 				send_hub(b, c, r, c->cid, NULL, 0, 100);
 				return r == BRIDGE_HUB_END ? ENDED : RESET;

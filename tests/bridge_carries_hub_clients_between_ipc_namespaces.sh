@@ -47,7 +47,7 @@ cat > "$tmp/hostB.sh" <<EOF
 until [ -s "$tmp/port" ]; do sleep 0.02; done
 $S bridge -v tcp://127.0.0.1:\$(cat "$tmp/port") --hub-client svc 2> "$tmp/B.err" &
 echo \$! > "$tmp/B.pid"
-$S bridge tcp://127.0.0.1:\$(cat "$tmp/port2") --hub-client logs 2> "$tmp/B2.err" &
+$S bridge -v tcp://127.0.0.1:\$(cat "$tmp/port2") --hub-client logs 2> "$tmp/B2.err" &
 echo \$! > "$tmp/B2.pid"
 sleep 0.3
 # Two senders streaming far more than the rings hold, then their ends.
@@ -101,7 +101,10 @@ for k in 1 2; do
 		"100000 0" "  sender $k: every line arrived, in order"
 done
 like "$(cat "$tmp/A2.err")" "closed: its server let it go" \
-	"  each sender's end reached the server, which let it go; its side was told"
+	"  each sender's end reached the server, which let it go"
+waitfor sh -c "[ \$(grep -c 'the server let it go' '$tmp/B2.err') = 2 ]"
+is "$(grep -c 'the server let it go' "$tmp/B2.err")" 2 \
+	"  and the senders' side was told, and let both go there"
 kill -9 $(cat "$tmp/victim.pid")
 waitfor grep -q 'is gone' "$tmp/A.err"
 like "$(cat "$tmp/A.err")" "client [0-9a-f]* is gone" "a ping killed with -9 on B is gone on A at once"
