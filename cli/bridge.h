@@ -59,6 +59,19 @@ static inline uint32_t bridge_check(const struct bridge_hdr *h)
 	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 
+/*
+ * What every frame must be, whatever its type: long enough to hold its
+ * header, ours (magic, version, reserved), exactly as long as it says,
+ * and checked.  The fields are read only after the length says they are
+ * there.
+ */
+static inline int bridge_frame_sound(const struct bridge_hdr *h, ssize_t n)
+{
+	return n >= (ssize_t)sizeof(*h) && h->magic == BRIDGE_MAGIC &&
+	       h->version == BRIDGE_VERSION && h->reserved == 0 &&
+	       (size_t)n == sizeof(*h) + h->len && h->check == bridge_check(h);
+}
+
 /* One message of a batch frame, before its payload. */
 struct bridge_rec {
 	uint64_t seq;
@@ -167,7 +180,7 @@ struct bridge {
 	struct chan_opts co;	/* wait mode, --persistent, --mode, --trust-uid */
 	struct bridge_security sec;
 	uint64_t stream;
-	uint64_t sent, dropped, bad, dups, lost;
+	uint64_t sent, dropped, bad, dups;
 	uint64_t bad_said;	/* -v says the bad frame of this count */
 	uint64_t got;		/* an export: messages of the current stream */
 	uint64_t lost_at_last;	/* an export: its lost count at its last message */

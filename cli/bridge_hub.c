@@ -113,11 +113,9 @@ static ssize_t by_cid(const struct clients *t, uint64_t cid)
 
 int bridge_hub_frame_ok(const struct bridge_hdr *h, ssize_t n, size_t max)
 {
-	return n >= (ssize_t)sizeof(*h) && h->magic == BRIDGE_MAGIC &&
-	       h->version == BRIDGE_VERSION && h->type >= BRIDGE_HUB_DATA &&
-	       h->type <= BRIDGE_HUB_PING && h->reserved == 0 &&
-	       (size_t)n == sizeof(*h) + h->len && h->len <= max &&
-	       (h->type == BRIDGE_HUB_DATA || h->len == 0) && h->check == bridge_check(h);
+	return bridge_frame_sound(h, n) && h->type >= BRIDGE_HUB_DATA &&
+	       h->type <= BRIDGE_HUB_PING && h->len <= max &&
+	       (h->type == BRIDGE_HUB_DATA || h->len == 0);
 }
 
 /*
@@ -274,9 +272,10 @@ static int open_client(struct bridge *b, struct hubside *h, const struct shmq_op
 }
 
 /* One checked frame beside the server. */
-static void server_frame(struct bridge *b, struct hubside *h, const struct shmq_options *o,
+static void server_frame(struct bridge *b, struct hubside *h, void *ctx,
 			 const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
 {
+	const struct shmq_options *o = ctx;
 	ssize_t k;
 	size_t i;
 	int r;
@@ -426,12 +425,6 @@ static int read_frames(struct bridge *b, unsigned char *rid, int routed,
 	return 0;
 }
 
-static void server_handle(struct bridge *b, struct hubside *h, void *ctx,
-			  const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
-{
-	server_frame(b, h, ctx, rid, ridlen, f);
-}
-
 int bridge_hub_server(struct bridge *b)
 {
 	struct hubside h;
@@ -455,7 +448,7 @@ int bridge_hub_server(struct bridge *b)
 		r = b->eng->wait(b->conn, POLLIN, fds, (int)n, ms);
 		if (r < 0 && r != -EINTR)
 			break;
-		r = read_frames(b, rid, 1, server_handle, &h, &o);
+		r = read_frames(b, rid, 1, server_frame, &h, &o);
 		if (r < 0)
 			break;
 		/* The server's answers and ends, for every channel. */
@@ -566,12 +559,6 @@ static int serve_local(struct bridge *b, struct hubside *h, shmq_hub_t *hub, shm
 	return 0;
 }
 
-static void client_handle(struct bridge *b, struct hubside *h, void *ctx,
-			  const unsigned char *rid, size_t ridlen, const struct bridge_hdr *f)
-{
-	client_frame(b, h, ctx, rid, ridlen, f);
-}
-
 int bridge_hub_client(struct bridge *b)
 {
 	struct hubside h;
@@ -611,7 +598,7 @@ int bridge_hub_client(struct bridge *b)
 		r = b->eng->wait(b->conn, POLLIN, &p, fd >= 0, fd >= 0 ? 100 : 10);
 		if (r < 0 && r != -EINTR)
 			break;
-		r = read_frames(b, NULL, 0, client_handle, &h, hub);
+		r = read_frames(b, NULL, 0, client_frame, &h, hub);
 		if (r < 0)
 			goto out;
 		/* Every local client with something to send, or an end. */

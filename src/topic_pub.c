@@ -365,7 +365,13 @@ SHMQ_API int shmq_pub_open(const char *address, const struct shmq_options *o,
 	return 0;
 }
 
-SHMQ_API int shmq_pub_close(shmq_pub_t *p)
+/*
+ * Leave the topic: closed (the end is written first, so subscribers drain
+ * then see -EPIPE) or abandoned (as a death: -ECONNRESET after the drain).
+ * Either way the subscribers are woken and a topic that is not persistent
+ * is removed, so nothing is left behind.
+ */
+static int leave(shmq_pub_t *p, unsigned state)
 {
 	struct shmq_topic *t;
 
@@ -373,9 +379,12 @@ SHMQ_API int shmq_pub_close(shmq_pub_t *p)
 		return 0;
 	t = &p->t;
 	if (!shmq_opened_elsewhere(t->gen, t->me)) {
-		shmq_store_relaxed(&t->ctl->end_check, shmq_topic_end_check(p->next, t->instance));
-		shmq_store_release(&t->ctl->end_seq, p->next);
-		shmq_cas(&t->hdr->ep[0].owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_CLOSED);
+		if (state == SHMQ_EP_CLOSED) {
+			shmq_store_relaxed(&t->ctl->end_check,
+					   shmq_topic_end_check(p->next, t->instance));
+			shmq_store_release(&t->ctl->end_seq, p->next);
+		}
+		shmq_cas(&t->hdr->ep[0].owner, t->me, (t->me & ~(uint64_t)3) | state);
 		wake_subscribers(t);
 		if (!t->persistent)
 			shmq_seg_remove(t->shmid);
@@ -385,22 +394,12 @@ SHMQ_API int shmq_pub_close(shmq_pub_t *p)
 	return 0;
 }
 
+SHMQ_API int shmq_pub_close(shmq_pub_t *p)
+{
+	return leave(p, SHMQ_EP_CLOSED);
+}
+
 SHMQ_API int shmq_pub_abandon(shmq_pub_t *p)
 {
-	struct shmq_topic *t;
-
-	if (!p)
-		return 0;
-	t = &p->t;
-	if (!shmq_opened_elsewhere(t->gen, t->me)) {
-		/* As a death: subscribers drain, then -ECONNRESET; but nothing is
-		 * left behind, as at a close. */
-		shmq_cas(&t->hdr->ep[0].owner, t->me, (t->me & ~(uint64_t)3) | SHMQ_EP_ABANDONED);
-		wake_subscribers(t);
-		if (!t->persistent)
-			shmq_seg_remove(t->shmid);
-	}
-	shmq_topic_detach(t);
-	free(p);
-	return 0;
+	return leave(p, SHMQ_EP_ABANDONED);
 }
