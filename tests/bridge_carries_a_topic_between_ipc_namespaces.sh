@@ -7,14 +7,8 @@
 # in either namespace.  And the command's refusals: a bind beyond this
 # host without --insecure, usage errors.
 . tests/lib/tap.sh
-out=$($SHMQ bridge feed 'tcp://*:1' 2>&1)
-case "$out" in
-*"built without ZeroMQ"*)
-	echo "1..0 # SKIP shmq was built without ZeroMQ (libzmq3-dev)"; exit 0 ;;
-esac
-if ! unshare --ipc true 2>/dev/null; then
-	echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"; exit 0
-fi
+need_bridge
+need_ipc_namespaces
 tmp=$(mktemp -d /tmp/shmq-bridge.XXXXXX)
 trap 'kill $pa $pb 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$tmp"' EXIT
 N=200000

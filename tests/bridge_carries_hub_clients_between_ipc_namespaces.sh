@@ -11,19 +11,11 @@
 # killed with -9 on B has its clients abandoned on A within 5 s of
 # silence.  Nothing is left in either namespace.
 . tests/lib/tap.sh
-out=$($SHMQ bridge feed 'tcp://*:1' 2>&1)
-case "$out" in
-*"built without ZeroMQ"*)
-	echo "1..0 # SKIP shmq was built without ZeroMQ (libzmq3-dev)"; exit 0 ;;
-esac
-if ! unshare --ipc true 2>/dev/null; then
-	echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"; exit 0
-fi
+need_bridge
+need_ipc_namespaces
 tmp=$(mktemp -d /tmp/shmq-hubbridge.XXXXXX)
 trap 'touch "$tmp/stop"; kill $pa $pb 2>/dev/null; kill -9 $(cat "$tmp"/*.pid 2>/dev/null) 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$tmp"' EXIT
 S=$(cd "$(dirname "$SHMQ")" && pwd)/$(basename "$SHMQ")
-# waitfor FILE-TEST...: up to 10 s
-waitfor() { i=0; until "$@"; do i=$((i + 1)); [ $i -gt 500 ] && return 1; sleep 0.02; done; }
 
 cat > "$tmp/hostA.sh" <<EOF
 $S pong --hub svc > /dev/null 2> "$tmp/pong.err" & echo \$! > "$tmp/pong.pid"

@@ -9,14 +9,8 @@
 # A..B)" line of its own, with N exact, and it reached the end of the
 # stream; nothing is left in either namespace.
 . tests/lib/tap.sh
-out=$($SHMQ bridge feed 'tcp://*:1' 2>&1)
-case "$out" in
-*"built without ZeroMQ"*)
-	echo "1..0 # SKIP shmq was built without ZeroMQ (libzmq3-dev)"; exit 0 ;;
-esac
-if ! unshare --ipc true 2>/dev/null; then
-	echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"; exit 0
-fi
+need_bridge
+need_ipc_namespaces
 tmp=$(mktemp -d /tmp/shmq-kill9.XXXXXX)
 trap 'touch "$tmp/stop"; kill $pa $pb 2>/dev/null; kill -9 $(cat "$tmp"/*.pid 2>/dev/null) 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$tmp"' EXIT
 N=40000

@@ -188,6 +188,41 @@ static inline uint64_t t_rand(uint64_t *state)
 	return *state;
 }
 
+/* Remove what is at @addr, if anything is (what a case may leave). */
+static inline void t_remove_at(const char *addr)
+{
+	struct shmq_addr a;
+	int id;
+
+	if (addr[0] && shmq_addr_parse(addr, &a) == 0 && shmq_seg_open(&a, &id) == 0)
+		shmq_seg_remove(id);
+}
+
+/* Is there a segment at @addr? */
+static inline int t_exists_at(const char *addr)
+{
+	struct shmq_addr a;
+	int id;
+
+	return shmq_addr_parse(addr, &a) == 0 && shmq_seg_open(&a, &id) == 0;
+}
+
+/* The publisher of @addr (@flags: SHMQ_PERSISTENT...); NULL, said, if not. */
+static inline shmq_pub_t *t_pub_open(const char *addr, const struct shmq_topic_options *to,
+				     unsigned flags)
+{
+	char err[256] = "";
+	struct shmq_options o = { .errbuf = err, .errbuf_size = sizeof(err), .flags = flags };
+	shmq_pub_t *p;
+	int r = shmq_pub_open(addr, &o, to, &p);
+
+	if (r) {
+		diag("pub_open %s: %s (%s)", addr, shmq_strerror(r), err);
+		return NULL;
+	}
+	return p;
+}
+
 static inline int segment_exists(int shmid)
 {
 	struct shmq_seg_info s;

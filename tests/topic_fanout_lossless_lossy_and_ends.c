@@ -121,16 +121,7 @@ static int reap(pid_t pid)
 
 static shmq_pub_t *open_pub(const struct shmq_topic_options *to)
 {
-	char err[256] = "";
-	struct shmq_options o = { .errbuf = err, .errbuf_size = sizeof(err) };
-	shmq_pub_t *p;
-	int r = shmq_pub_open(name, &o, to, &p);
-
-	if (r) {
-		diag("pub_open: %s (%s)", shmq_strerror(r), err);
-		return NULL;
-	}
-	return p;
+	return t_pub_open(name, to, 0);
 }
 
 static int publish(shmq_pub_t *p, uint64_t n, int try)
@@ -153,11 +144,7 @@ static int publish(shmq_pub_t *p, uint64_t n, int try)
 /* Remove what a case left at its name (a dead publisher's topic stays). */
 static void remove_topic(void)
 {
-	struct shmq_addr a;
-	int id;
-
-	if (name[0] && shmq_addr_parse(name, &a) == 0 && shmq_seg_open(&a, &id) == 0)
-		shmq_seg_remove(id);
+	t_remove_at(name);
 }
 
 static void fresh(const char *what)

@@ -36,11 +36,7 @@ static char name[64];
 
 static void remove_topic(void)
 {
-	struct shmq_addr a;
-	int id;
-
-	if (shmq_addr_parse(name, &a) == 0 && shmq_seg_open(&a, &id) == 0)
-		shmq_seg_remove(id);
+	t_remove_at(name);
 }
 
 struct sub_arg {

@@ -27,16 +27,7 @@ struct seen {
 
 static shmq_pub_t *open_pub(const struct shmq_topic_options *to, unsigned flags)
 {
-	char err[256] = "";
-	struct shmq_options o = { .errbuf = err, .errbuf_size = sizeof(err), .flags = flags };
-	shmq_pub_t *p;
-	int r = shmq_pub_open(name, &o, to, &p);
-
-	if (r) {
-		diag("pub_open: %s (%s)", shmq_strerror(r), err);
-		return NULL;
-	}
-	return p;
+	return t_pub_open(name, to, flags);
 }
 
 static shmq_sub_t *open_sub(const struct shmq_topic_options *to, int *err, char *why,
@@ -199,7 +190,6 @@ static void starts_from_a_seq(void)
 static void persistent_goes_on(void)
 {
 	struct shmq_topic_options to = { 0 };
-	struct shmq_options o = { 0 };
 	shmq_pub_t *p;
 	shmq_sub_t *s;
 	struct seen w = { 0 };
@@ -227,14 +217,7 @@ static void persistent_goes_on(void)
 	   "its subscriber got 500 and 600 and lost 99 (%llu)", (unsigned long long)w.lost);
 	shmq_sub_close(s);
 	shmq_pub_close(p);
-	(void)o;
-	{
-		struct shmq_addr a;
-		int id;
-
-		if (shmq_addr_parse(name, &a) == 0 && shmq_seg_open(&a, &id) == 0)
-			shmq_seg_remove(id);
-	}
+	t_remove_at(name);	/* persistent: it stays */
 }
 
 /*
@@ -269,13 +252,7 @@ static void begin_then_gap(void)
 	   "abandon, the 9 skipped after the last (lost %llu, %s)",
 	   (unsigned long long)w.lost, shmq_strerror(w.end));
 	shmq_sub_close(s);
-	{
-		struct shmq_addr a;
-		int id;
-
-		if (shmq_addr_parse(name, &a) == 0 && shmq_seg_open(&a, &id) == 0)
-			shmq_seg_remove(id);
-	}
+	ok(!t_exists_at(name), "  and the abandoned topic, not persistent, is gone");
 }
 
 /*

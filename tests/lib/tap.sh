@@ -57,3 +57,24 @@ wait_gone() {
 	done
 	echo $(( $(now_ms) - t0 ))
 }
+# need_bridge: the whole test is skipped where shmq was built without ZeroMQ.
+need_bridge() {
+	case "$($SHMQ bridge feed 'tcp://*:1' 2>&1)" in
+	*"built without ZeroMQ"*)
+		echo "1..0 # SKIP shmq was built without ZeroMQ (libzmq3-dev)"; exit 0 ;;
+	esac
+}
+# need_ipc_namespaces: skipped too where unshare --ipc is not allowed.
+need_ipc_namespaces() {
+	if ! unshare --ipc true 2>/dev/null; then
+		echo "1..0 # SKIP cannot make an IPC namespace here (unshare --ipc needs root)"
+		exit 0
+	fi
+}
+# waitfor COMMAND...: run it until it succeeds, for up to 10 s; 1 if never.
+waitfor() {
+	_w=0
+	until "$@"; do
+		_w=$((_w + 1)); [ $_w -gt 500 ] && return 1; sleep 0.02
+	done
+}
